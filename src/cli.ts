@@ -1,0 +1,182 @@
+import { createRequire } from 'node:module';
+import { Command, CommanderError, Option } from 'commander';
+import type { CommandContext, CommonOptions, Io } from './cli/context.js';
+import type { SettingName } from './config/settings.js';
+import { EXIT, isUserError } from './errors.js';
+import { maskSecrets } from './util/mask.js';
+
+/**
+ * The thin command-line layer: declares commands and options, and loads a command's module
+ * (and with it knex, ioredis, pino…) only when that command runs, so `--help` stays fast.
+ */
+type Handler = (ctx: CommandContext, args: string[], opts: Record<string, unknown>) => Promise<number>;
+
+const JOBS = {
+  daily: 'Daily maintenance: traffic renewal, node heartbeat, daily traffic cap, unused accounts, statistics, class expiry',
+  hourly: 'Hourly maintenance: hourly traffic cap, expire stale unpaid orders',
+  check: 'Every 10 minutes: IP records, class expiry, delete expired accounts, negative balances',
+  dbclean: 'Weekly: delete old log rows in short bounded batches',
+} as const;
+
+export async function main(argv: string[], io: Io): Promise<number> {
+  let exitCode: number = EXIT.OK;
+  const program = buildProgram(io, (code) => (exitCode = code));
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return EXIT.OK;
+      return EXIT.USAGE;
+    }
+    return reportError(err, io);
+  }
+  return exitCode;
+}
+
+function buildProgram(io: Io, setExit: (code: number) => void): Command {
+  const program = new Command('spanel')
+    .description('Maintenance toolkit for SSPanel-style panels: scheduled jobs, payments, referrals')
+    .version(VERSION, '-V, --version')
+    .addOption(new Option('--env-file <path>', 'env file to load (default: ./.env; also SPANEL_ENV_FILE)'))
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({
+      writeOut: (s) => void io.stdout.write(s),
+      writeErr: (s) => void io.stderr.write(s),
+    })
+    .exitOverride()
+    .addHelpText(
+      'after',
+      `
+All commands:
+  job daily | hourly | check | dbclean   scheduled maintenance (SPEC §3), one transaction each
+  payment confirm <order>                confirm a paid order by hand, credit payer and referrers
+  referral recover <user>                take back a registration reward
+  migrate [--dry-run] | migrate status   create/upgrade tables, never dropping panel data
+  doctor                                 check config, database, privileges, Redis, clocks
+  status                                 last run and overdue state of each job (monitoring)
+  demo                                   everything above on an embedded SQLite panel
+
+Every command that changes data takes --dry-run, --now <ISO time> and --json.
+Exit codes: 0 done, 1 failed (rolled back), 2 invalid input or configuration, 75 skipped (lock held).
+Run "spanel <command> --help" for its options and an example.`,
+    );
+
+  const action =
+    (load: () => Promise<Handler>, require: SettingName[] = ['databaseUrl']) =>
+    async (...raw: unknown[]) => {
+      const cmd = raw[raw.length - 1] as Command;
+      const args = raw.slice(0, -2).map((a) => a as string);
+      const opts = cmd.optsWithGlobals() as CommonOptions & Record<string, unknown>;
+      try {
+        const { createContext } = await import('./cli/context.js');
+        const handler = await load();
+        const ctx = await createContext(io, opts, require);
+        setExit(await handler(ctx, args, opts));
+      } catch (err) {
+        setExit(reportError(err, io));
+      }
+    };
+
+  const job = program.command('job').description('Run a scheduled maintenance job (cron / systemd timers)');
+  for (const [name, description] of Object.entries(JOBS)) {
+    const c = job
+      .command(name)
+      .description(description)
+      .exitOverride();
+    mutating(c);
+    if (name === 'check') c.option('--force', `delete even when more accounts qualify than MAX_DELETE_PER_RUN`);
+    c.addHelpText('after', `\nExamples:\n  $ spanel job ${name} --dry-run            # what would change, row by row\n  $ spanel job ${name} --dry-run --now 2026-11-25T02:00:00+08:00\n  $ spanel job ${name}                      # for real (cron/systemd)`);
+    c.action(action(async () => (await import('./commands/job.js')).jobHandler(name as keyof typeof JOBS)));
+  }
+
+  const payment = program.command('payment').description('Payments: confirm an order whose gateway notification was lost');
+  mutating(
+    payment
+      .command('confirm')
+      .description('Mark an order paid, credit the payer and pay referral commission, exactly once')
+      .argument('<order>', 'paylist id of the order')
+      .option('--tradeno <tradeno>', "the gateway's transaction number to record")
+      .option('--allow-expired', 'also confirm an order that expired (status -1)')
+      .option('--operator <name>', 'who confirms, for the money ledger (default: the invoking OS user)')
+      .exitOverride(),
+  )
+    .addHelpText('after', '\nExamples:\n  $ spanel payment confirm 1234 --dry-run\n  $ spanel payment confirm 1234 --tradeno 2026112522001 --operator alice')
+    .action(action(async () => (await import('./commands/payment.js')).confirmHandler));
+
+  const referral = program.command('referral').description('Referral rewards');
+  mutating(
+    referral
+      .command('recover')
+      .description("Take back a user's registration reward from whoever received it")
+      .argument('<user>', 'id of the referred user (works after the user row is gone)')
+      .option('--operator <name>', 'who recovers, for the money ledger (default: the invoking OS user)')
+      .exitOverride(),
+  )
+    .addHelpText('after', '\nExamples:\n  $ spanel referral recover 5678 --dry-run\n  $ spanel referral recover 5678')
+    .action(action(async () => (await import('./commands/referral.js')).recoverHandler));
+
+  const migrate = program
+    .command('migrate')
+    .description('Create or upgrade the panel and spanel tables (never drops or rewrites panel data)')
+    .option('--dry-run', 'list what would be done, change nothing')
+    .option('--json', 'print one JSON object')
+    .exitOverride()
+    .addHelpText('after', '\nExamples:\n  $ spanel migrate --dry-run\n  $ spanel migrate\n  $ spanel migrate status')
+    .action(action(async () => (await import('./commands/migrate.js')).migrateHandler));
+  migrate
+    .command('status')
+    .description('Show applied and pending migrations')
+    .option('--json', 'print one JSON object')
+    .exitOverride()
+    .addHelpText('after', '\nExample:\n  $ spanel migrate status')
+    .action(action(async () => (await import('./commands/migrate.js')).migrateStatusHandler));
+
+  program
+    .command('doctor')
+    .description('Check configuration, database, privileges, migrations, Redis, time zone and clock skew')
+    .option('--json', 'print one JSON object')
+    .exitOverride()
+    .addHelpText('after', '\nExample:\n  $ spanel --env-file /etc/spanel/spanel.env doctor')
+    .action(action(async () => (await import('./commands/doctor.js')).doctorHandler, []));
+
+  program
+    .command('status')
+    .description('Last run, outcome and overdue state of every job (exit 1 when one needs attention)')
+    .option('--json', 'print one JSON object')
+    .option('--now <time>', 'judge overdue as of this ISO-8601 time')
+    .exitOverride()
+    .addHelpText('after', '\nExamples:\n  $ spanel status\n  $ spanel status --json   # for Nagios/monit-style checks: exit 0 healthy, 1 not')
+    .action(action(async () => (await import('./commands/status.js')).statusHandler));
+
+  program
+    .command('demo')
+    .description('See every job work on an embedded SQLite panel (touches no configured database)')
+    .option('--keep <path>', 'keep the demo database at PATH instead of a temporary file')
+    .option('--json', 'print one JSON object per step')
+    .exitOverride()
+    .addHelpText('after', '\nExample:\n  $ npx spanel demo')
+    .action(action(async () => (await import('./commands/demo.js')).demoHandler, []));
+
+  return program;
+}
+
+/** --dry-run, --now, --json, --sample: the options of every command that changes data. */
+function mutating(c: Command): Command {
+  return c
+    .option('--dry-run', 'run the same logic, report what would change, roll back and write nothing')
+    .option('--now <time>', 'act as if it were this ISO-8601 time, e.g. 2026-11-25T02:00:00+08:00')
+    .option('--json', 'print one machine-readable JSON object instead of the summary')
+    .option('--sample <n>', 'changed rows listed per step (default SPANEL_SAMPLE_SIZE, 20)');
+}
+
+function reportError(err: unknown, io: Io): number {
+  if (isUserError(err)) {
+    io.stderr.write(`spanel: ${maskSecrets(err.message)}\n`);
+    return err.exitCode;
+  }
+  const e = err as Error;
+  io.stderr.write(`spanel: internal error (a bug, please report it): ${maskSecrets(e?.stack ?? String(err))}\n`);
+  return EXIT.FAILED;
+}
+
+const VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;

@@ -1,0 +1,105 @@
+import type { CommandContext } from '../cli/context.js';
+import { openDatabase, type Database } from '../db/connect.js';
+import { pendingMigrations } from '../db/migrations.js';
+import { closeRedis, openRedis } from '../redis/connect.js';
+import { Clock } from '../time/clock.js';
+import { PANEL_CORE_TABLES, PANEL_OPTIONAL_TABLES } from '../../migrations/20261125000100_panel_schema.js';
+
+type Level = 'ok' | 'warn' | 'fail' | 'info';
+interface Check {
+  check: string;
+  level: Level;
+  detail: string;
+}
+
+const NEEDED_PRIVILEGES = ['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'CREATE', 'ALTER', 'INDEX'];
+const SKEW_WARN_S = 2;
+const SKEW_FAIL_S = 30;
+
+/** `spanel doctor`: everything an operator should verify after installing or changing config. */
+export async function doctorHandler(ctx: CommandContext): Promise<number> {
+  const checks: Check[] = [];
+  const add = (check: string, level: Level, detail: string) => checks.push({ check, level, detail });
+  const { settings } = ctx;
+  const clock = new Clock(new Date(), settings.timezone);
+
+  add('configuration', 'ok', 'all settings valid');
+  add('panel time zone', 'info', `${settings.timezone}: panel-local time is ${clock.panelLocal()} (host zone ${Intl.DateTimeFormat().resolvedOptions().timeZone})`);
+
+  if (!settings.databaseUrl) {
+    add('database', 'fail', 'DATABASE_URL is not set: put it in .env or the env file (see .env.example)');
+  } else {
+    let db: Database | null = null;
+    try {
+      db = await openDatabase(settings.databaseUrl);
+      add('database', 'ok', `reachable at ${db.safeUrl}`);
+      await checkDatabase(db, add);
+    } catch (err) {
+      add('database', 'fail', (err as Error).message);
+    } finally {
+      await db?.close();
+    }
+  }
+
+  if (settings.redisUrl) {
+    try {
+      const redis = await openRedis(settings.redisUrl);
+      const info = await redis.info('server');
+      await closeRedis(redis);
+      const version = /redis_version:(\S+)/.exec(info)?.[1] ?? 'unknown';
+      add('redis', 'ok', `reachable, version ${version}; snapshot keys "${settings.redisKeyPrefix}user:<id>:traffic_lastday|traffic_lasthour"`);
+    } catch (err) {
+      add('redis', 'fail', (err as Error).message);
+    }
+  } else {
+    add('redis', 'info', 'REDIS_URL not set: traffic snapshots are kept in the spanel_traffic_snapshot table');
+  }
+
+  const failed = checks.some((c) => c.level === 'fail');
+  if (ctx.opts.json) {
+    ctx.io.stdout.write(JSON.stringify({ healthy: !failed, checks }) + '\n');
+  } else {
+    const mark: Record<Level, string> = { ok: 'ok  ', warn: 'WARN', fail: 'FAIL', info: 'info' };
+    for (const c of checks) ctx.say(`[${mark[c.level]}] ${c.check}: ${c.detail}`);
+    ctx.say(failed ? 'spanel doctor: problems found, fix the FAIL lines above' : 'spanel doctor: healthy');
+  }
+  return failed ? 1 : 0;
+}
+
+async function checkDatabase(db: Database, add: (c: string, l: Level, d: string) => void): Promise<void> {
+  const { knex } = db;
+  if (db.target.kind === 'mysql') {
+    const [[v]] = (await knex.raw('SELECT VERSION() AS version, @@time_zone AS tz, @@system_time_zone AS systz')) as [
+      { version: string; tz: string; systz: string }[],
+    ];
+    add('database server', 'info', `${v?.version}; session time zone ${v?.tz} (system ${v?.systz}): spanel does not depend on it`);
+    const missing = await missingPrivileges(db);
+    if (missing.length) add('privileges', 'fail', `the database user lacks ${missing.join(', ')} on this database: GRANT them (CREATE/ALTER/INDEX are needed by migrate only)`);
+    else add('privileges', 'ok', `${NEEDED_PRIVILEGES.join(', ')} granted`);
+    const [[t]] = (await knex.raw('SELECT UNIX_TIMESTAMP(NOW(6)) AS now')) as [{ now: string }[]];
+    const skew = Number(t?.now) - Date.now() / 1000;
+    const level: Level = Math.abs(skew) > SKEW_FAIL_S ? 'fail' : Math.abs(skew) > SKEW_WARN_S ? 'warn' : 'ok';
+    add('clock skew', level, `database clock is ${skew >= 0 ? 'ahead of' : 'behind'} this host by ${Math.abs(skew).toFixed(3)} s${level === 'ok' ? '' : ': run NTP (chrony/systemd-timesyncd) on both hosts'}`);
+  } else {
+    add('database server', 'info', `embedded SQLite at ${db.target.kind === 'sqlite' ? db.target.filename : ''} (single host)`);
+  }
+  const pending = await pendingMigrations(knex);
+  if (pending.length) add('migrations', 'fail', `${pending.length} pending (${pending.join(', ')}): run \`spanel migrate\``);
+  else add('migrations', 'ok', 'schema up to date');
+  const present = await db.dialect.existingTables(knex, [...PANEL_CORE_TABLES, ...PANEL_OPTIONAL_TABLES]);
+  const missingCore = PANEL_CORE_TABLES.filter((t) => !present.has(t));
+  const missingOptional = PANEL_OPTIONAL_TABLES.filter((t) => !present.has(t));
+  if (missingCore.length) add('panel tables', 'fail', `missing ${missingCore.join(', ')}: run \`spanel migrate\``);
+  else add('panel tables', 'ok', `${PANEL_CORE_TABLES.join(', ')} present`);
+  if (missingOptional.length) add('optional tables', 'info', `not in this install, skipped by the jobs: ${missingOptional.join(', ')}`);
+}
+
+async function missingPrivileges(db: Database): Promise<string[]> {
+  const grantee = `CONCAT("'", SUBSTRING_INDEX(CURRENT_USER(), '@', 1), "'@'", SUBSTRING_INDEX(CURRENT_USER(), '@', -1), "'")`;
+  const [rows] = (await db.knex.raw(
+    `SELECT privilege_type AS p FROM information_schema.user_privileges WHERE grantee = ${grantee}
+     UNION SELECT privilege_type FROM information_schema.schema_privileges WHERE grantee = ${grantee} AND table_schema = DATABASE()`,
+  )) as [{ p: string }[]];
+  const have = new Set(rows.map((r) => r.p.toUpperCase()));
+  return NEEDED_PRIVILEGES.filter((p) => !have.has(p));
+}

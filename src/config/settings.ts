@@ -1,0 +1,83 @@
+import * as p from './parse.js';
+
+/**
+ * Every setting spanel reads, with its default and what it is for. `.env.example` and the
+ * README's settings table are written from this list, so the three cannot disagree.
+ */
+interface Def<T> {
+  env: string;
+  default: string;
+  parse: p.Parser<T>;
+  help: string;
+  /** A setting only some commands need: validated only when present or when required. */
+  required?: boolean;
+}
+
+const def = <T>(d: Def<T>): Def<T> => d;
+
+export const SETTINGS = {
+  databaseUrl: def({ env: 'DATABASE_URL', default: '', parse: p.databaseUrl, required: true,
+    help: 'Panel database: mysql://USER:PASSWORD@HOST:3306/DB (sqlite:PATH for the embedded database)' }),
+  redisUrl: def({ env: 'REDIS_URL', default: '', parse: p.redisUrl,
+    help: 'Redis for traffic snapshots; empty keeps them in the spanel_traffic_snapshot table' }),
+  redisKeyPrefix: def({ env: 'REDIS_KEY_PREFIX', default: '', parse: p.text,
+    help: 'Prefix of snapshot keys; "ssp:" matches the PHP panel' }),
+  timezone: def({ env: 'SPANEL_TIMEZONE', default: 'Asia/Shanghai', parse: p.timezone,
+    help: 'Zone of the panel\'s DATETIME columns (reg_date, class_expire, expire_in)' }),
+  logLevel: def({ env: 'LOG_LEVEL', default: 'warn', parse: p.logLevel,
+    help: 'pino level of the JSON logs on stderr (info logs every step; the systemd units use info)' }),
+  nodeHeartbeatTimeout: def({ env: 'NODE_HEARTBEAT_TIMEOUT', default: '7200', parse: p.integer(1),
+    help: 'Seconds without heartbeat after which a node is marked faulty (type=0)' }),
+  dailyLimitGroups: def({ env: 'DAILY_LIMIT_GROUPS', default: '2-5', parse: p.intList,
+    help: 'Node groups subject to the daily traffic cap' }),
+  dailyTrafficLimitGb: def({ env: 'DAILY_TRAFFIC_LIMIT_GB', default: '32', parse: p.integer(1, 1_000_000),
+    help: 'Daily traffic cap in GiB' }),
+  hourlyLimitGroups: def({ env: 'HOURLY_LIMIT_GROUPS', default: '2-3', parse: p.intList,
+    help: 'Node groups subject to the hourly traffic cap' }),
+  hourlyTrafficLimitGb: def({ env: 'HOURLY_TRAFFIC_LIMIT_GB', default: '6', parse: p.integer(1, 1_000_000),
+    help: 'Hourly traffic cap in GiB' }),
+  unusedDisableDays: def({ env: 'UNUSED_DISABLE_DAYS', default: '32', parse: p.integer(1, 36500),
+    help: 'Days without traffic after which a paid account is disabled' }),
+  unpaidOrderTimeout: def({ env: 'UNPAID_ORDER_TIMEOUT', default: '3600', parse: p.integer(1),
+    help: 'Seconds after which an unpaid order is marked expired (-1)' }),
+  accountExpireDeleteDays: def({ env: 'ACCOUNT_EXPIRE_DELETE_DAYS', default: '7', parse: p.integer(-1, 36500),
+    help: 'Days after expire_in before an account is deleted; negative disables rule a' }),
+  autoCleanUncheckDays: def({ env: 'AUTO_CLEAN_UNCHECK_DAYS', default: '32', parse: p.integer(0, 36500),
+    help: 'Delete free accounts without check-in for this many days; 0 disables rule b' }),
+  autoCleanUnusedDays: def({ env: 'AUTO_CLEAN_UNUSED_DAYS', default: '7', parse: p.integer(0, 36500),
+    help: 'Delete free accounts without traffic for this many days; 0 disables rule c' }),
+  autoCleanMinMoney: def({ env: 'AUTO_CLEAN_MIN_MONEY', default: '1', parse: p.decimal('0', '9999999999.99'),
+    help: 'Balance at or below which rules b and c apply' }),
+  maxDeletePerRun: def({ env: 'MAX_DELETE_PER_RUN', default: '200', parse: p.integer(0),
+    help: 'More deletions than this make the check job fail unless --force' }),
+  logRetentionDays: def({ env: 'LOG_RETENTION_DAYS', default: '3', parse: p.integer(1, 36500),
+    help: 'dbclean deletes log rows older than this many days' }),
+  dbcleanBatchSize: def({ env: 'DBCLEAN_BATCH_SIZE', default: '10000', parse: p.integer(100, 1_000_000),
+    help: 'Rows per dbclean batch (each batch is its own short transaction)' }),
+  enablePayback: def({ env: 'ENABLE_PAYBACK', default: 'true', parse: p.boolean,
+    help: 'Pay referral commission when an order is confirmed' }),
+  paybackCount: def({ env: 'PAYBACK_COUNT', default: '3', parse: p.integer(0, 100),
+    help: 'Referral levels paid per order' }),
+  paybackMoney: def({ env: 'PAYBACK_MONEY', default: '0.2', parse: p.decimal('0', '1'),
+    help: 'Commission rate per level, a fraction of the order total' }),
+  sampleSize: def({ env: 'SPANEL_SAMPLE_SIZE', default: '20', parse: p.integer(0, 10_000),
+    help: 'Changed rows shown per step in reports (the total is always given)' }),
+  metricsFile: def({ env: 'SPANEL_METRICS_FILE', default: '', parse: p.optionalText,
+    help: 'Prometheus textfile written after each real run (node_exporter textfile collector)' }),
+  pingUrl: def({ env: 'SPANEL_PING_URL', default: '', parse: p.optionalText,
+    help: 'Healthchecks-style ping URL; {job} is replaced by the job name' }),
+  pingTimeout: def({ env: 'SPANEL_PING_TIMEOUT', default: '5s', parse: p.duration,
+    help: 'Timeout of one health ping' }),
+  overdueDaily: def({ env: 'SPANEL_OVERDUE_DAILY', default: '26h', parse: p.duration,
+    help: '`spanel status` reports the daily job overdue after this long' }),
+  overdueHourly: def({ env: 'SPANEL_OVERDUE_HOURLY', default: '2h', parse: p.duration,
+    help: '`spanel status` reports the hourly job overdue after this long' }),
+  overdueCheck: def({ env: 'SPANEL_OVERDUE_CHECK', default: '30m', parse: p.duration,
+    help: '`spanel status` reports the check job overdue after this long' }),
+  overdueDbclean: def({ env: 'SPANEL_OVERDUE_DBCLEAN', default: '8d', parse: p.duration,
+    help: '`spanel status` reports the dbclean job overdue after this long' }),
+} as const;
+
+type Defs = typeof SETTINGS;
+export type Settings = { [K in keyof Defs]: Defs[K] extends Def<infer T> ? T : never };
+export type SettingName = keyof Defs;

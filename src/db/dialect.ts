@@ -1,0 +1,71 @@
+import type { Knex } from 'knex';
+
+/**
+ * The few places where MySQL/MariaDB and SQLite differ. Steps keep their SQL in the Knex
+ * builder and come here for anything dialect-specific, so the embedded database cannot drift.
+ */
+export interface Dialect {
+  readonly name: 'mysql' | 'sqlite';
+  /** Locking read, so the rows sampled for a report are the rows the following UPDATE changes. */
+  forUpdate<T extends Knex.QueryBuilder>(qb: T): T;
+  /** SQL for the seconds from DATETIME expression `earlier` to `later` (both panel-local). */
+  secondsBetween(later: string, earlier: string): string;
+  /** Which of `tables` exist in the connected database, in one query. */
+  existingTables(db: Knex | Knex.Transaction, tables: readonly string[]): Promise<Set<string>>;
+  /** The largest id among the oldest `limit` rows matching `where`, for bounded batch deletes. */
+  batchUpperId(
+    db: Knex | Knex.Transaction,
+    table: string,
+    where: (qb: Knex.QueryBuilder) => void,
+    limit: number,
+  ): Promise<number | null>;
+}
+
+const mysql: Dialect = {
+  name: 'mysql',
+  forUpdate: (qb) => qb.forUpdate() as typeof qb,
+  secondsBetween: (later, earlier) => `TIMESTAMPDIFF(SECOND, ${earlier}, ${later})`,
+  async existingTables(db, tables) {
+    if (tables.length === 0) return new Set();
+    const rows: { name: string }[] = await db
+      .select('table_name as name')
+      .from('information_schema.tables')
+      .whereRaw('table_schema = DATABASE()')
+      .whereIn('table_name', tables as string[]);
+    return new Set(rows.map((r) => r.name));
+  },
+  batchUpperId: (db, table, where, limit) => upperId(db, table, where, limit),
+};
+
+const sqlite: Dialect = {
+  name: 'sqlite',
+  // SQLite has one writer at a time and the transaction holds it: reads are already stable.
+  forUpdate: (qb) => qb,
+  secondsBetween: (later, earlier) => `(strftime('%s', ${later}) - strftime('%s', ${earlier}))`,
+  async existingTables(db, tables) {
+    if (tables.length === 0) return new Set();
+    const rows: { name: string }[] = await db
+      .select('name')
+      .from('sqlite_master')
+      .where('type', 'table')
+      .whereIn('name', tables as string[]);
+    return new Set(rows.map((r) => r.name));
+  },
+  batchUpperId: (db, table, where, limit) => upperId(db, table, where, limit),
+};
+
+async function upperId(
+  db: Knex | Knex.Transaction,
+  table: string,
+  where: (qb: Knex.QueryBuilder) => void,
+  limit: number,
+): Promise<number | null> {
+  const row = await db(table).select('id').where(where).orderBy('id', 'asc').offset(limit - 1).limit(1).first();
+  if (row) return Number(row.id);
+  const last = await db(table).max({ id: 'id' }).where(where).first();
+  return last?.id == null ? null : Number(last.id);
+}
+
+export function dialectFor(name: 'mysql' | 'sqlite'): Dialect {
+  return name === 'mysql' ? mysql : sqlite;
+}

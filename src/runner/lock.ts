@@ -1,0 +1,91 @@
+import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import type { Knex } from 'knex';
+import type { Database } from '../db/connect.js';
+import { LockHeldError } from '../errors.js';
+
+export interface RunLock {
+  release(): Promise<void>;
+}
+
+/**
+ * MySQL/MariaDB: GET_LOCK on a connection held for the whole run. The lock lives in the database
+ * server, so it covers every host that runs spanel against the same database, and the server frees
+ * it the moment the holding connection closes: a killed or crashed run never leaves it held.
+ * SQLite (embedded, single host): an exclusive lock file next to the database, stale when its
+ * process is gone.
+ */
+export async function acquireLock(db: Database, name: string): Promise<RunLock> {
+  if (db.target.kind === 'sqlite') return acquireFileLock(`${db.target.filename}.${name.replace(/[^\w.-]/g, '_')}.lock`, name);
+  const lockName = `spanel:${db.target.database}:${name}`.slice(0, 64);
+  const client = db.knex.client as { acquireConnection(): Promise<unknown>; releaseConnection(c: unknown): Promise<void> };
+  const conn = await client.acquireConnection();
+  const on = (sql: string, bindings: Knex.RawBinding[]) => db.knex.raw(sql, bindings).connection(conn);
+  let got: unknown;
+  try {
+    const [rows] = (await on('SELECT GET_LOCK(?, 0) AS got', [lockName])) as [{ got: number | null }[]];
+    got = rows[0]?.got;
+  } catch (err) {
+    await client.releaseConnection(conn);
+    throw err;
+  }
+  if (Number(got) !== 1) {
+    await client.releaseConnection(conn);
+    throw new LockHeldError(name);
+  }
+  return {
+    release: async () => {
+      try {
+        await on('SELECT RELEASE_LOCK(?)', [lockName]);
+      } finally {
+        await client.releaseConnection(conn);
+      }
+    },
+  };
+}
+
+/** A lock with no server behind it, for commands that run without one (payment confirm). */
+export const NO_LOCK: RunLock = { release: async () => undefined };
+
+function acquireFileLock(path: string, name: string): RunLock {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(path, 'wx');
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      return {
+        release: async () => {
+          try {
+            unlinkSync(path);
+          } catch {
+            /* already gone */
+          }
+        },
+      };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      if (!isStale(path)) throw new LockHeldError(name);
+      try {
+        unlinkSync(path);
+      } catch {
+        /* another process took it over first */
+      }
+    }
+  }
+  throw new LockHeldError(name);
+}
+
+function isStale(path: string): boolean {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(path, 'utf8').trim());
+  } catch {
+    return false;
+  }
+  if (!Number.isInteger(pid) || pid <= 0) return true;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
