@@ -1,7 +1,10 @@
 import type { CommandContext } from '../cli/context.js';
-import { OperationError } from '../errors.js';
+import { jobSpec, type JobName } from '../jobs/registry.js';
 
-// Scaffolding until the issue that implements this command lands.
-export const jobHandler = (_job: string) => async (_ctx: CommandContext): Promise<number> => {
-  throw new OperationError('not implemented yet');
-};
+/** `spanel job <name>`: the job's steps through the runner (lock, transaction, history, report). */
+export const jobHandler =
+  (name: JobName) =>
+  async (ctx: CommandContext): Promise<number> => {
+    const spec = await jobSpec(name, ctx.opts.force ? { force: true } : {});
+    return ctx.execute(spec);
+  };

@@ -1,0 +1,4 @@
+import type { JobDefinition } from '../registry.js';
+
+// Scaffolding: the steps of SPEC §3 land with the jobs issue.
+export const checkJob: JobDefinition = { steps: [] };
