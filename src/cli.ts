@@ -53,6 +53,7 @@ All commands:
   referral recover <user>                take back a registration reward
   migrate [--dry-run] | migrate status   create/upgrade tables, never dropping panel data
   doctor                                 check config, database, privileges, Redis, clocks
+  config [--example]                     effective settings (masked), or a documented .env
   status                                 last run and overdue state of each job (monitoring)
   demo                                   everything above on an embedded SQLite panel
 
@@ -140,6 +141,15 @@ Run "spanel <command> --help" for its options and an example.`,
     .action(action(async () => (await import('./commands/doctor.js')).doctorHandler, []));
 
   program
+    .command('config')
+    .description('Print the effective settings (passwords masked), or --example for a documented .env')
+    .option('--example', 'print .env.example: every setting with its default and meaning')
+    .option('--json', 'print one JSON object')
+    .exitOverride()
+    .addHelpText('after', '\nExamples:\n  $ spanel --env-file /etc/spanel/spanel.env config\n  $ spanel config --example > .env')
+    .action(action(async () => (await import('./commands/config.js')).configHandler, []));
+
+  program
     .command('status')
     .description('Last run, outcome and overdue state of every job (exit 1 when one needs attention)')
     .option('--json', 'print one JSON object')
@@ -179,4 +189,18 @@ function reportError(err: unknown, io: Io): number {
   return EXIT.FAILED;
 }
 
-const VERSION = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
+/** package.json is one level up from src/ (tests) and two from dist/src/ (installed). */
+function readVersion(): string {
+  const require = createRequire(import.meta.url);
+  for (const path of ['../../package.json', '../package.json']) {
+    try {
+      const pkg = require(path) as { name?: string; version?: string };
+      if (pkg.name === 'spanel' && pkg.version) return pkg.version;
+    } catch {
+      /* try the next layout */
+    }
+  }
+  return 'unknown';
+}
+
+const VERSION = readVersion();

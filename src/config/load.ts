@@ -34,6 +34,11 @@ export function loadSettings(opts: LoadOptions): { settings: Settings; envFile: 
       out[key] = (d.parse as (s: string) => unknown)(given ? raw : d.default);
     } catch (what) {
       if (typeof what !== 'string') throw what;
+      // Unset and not needed by this command (e.g. DATABASE_URL for `config`): leave it empty.
+      if (!given && d.default === '') {
+        out[key] = '';
+        continue;
+      }
       problems.push(`${d.env}=${JSON.stringify(given ? raw : d.default)} is invalid: expected ${what}`);
     }
   }

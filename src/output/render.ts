@@ -14,11 +14,12 @@ export function renderHuman(r: RunResult, c: ChalkInstance): string {
     const verb = r.dryRun ? 'would change' : 'changed';
     lines.push(c.green(`done in ${took}: ${verb} ${total} row${total === 1 ? '' : 's'}`) + (r.dryRun ? c.yellow(' (rolled back)') : ''));
   } else if (r.outcome === 'partial') {
-    lines.push(c.red(`committed with missing writes after ${took}: ${r.error}`));
+    lines.push(c.red(`committed after ${took}, but some writes outside the database are missing (see below)`));
   } else if (r.outcome === 'skipped') {
-    lines.push(c.yellow(r.error ?? 'skipped'));
+    lines.push(c.yellow('skipped: another run of this command is in progress'));
   } else {
-    lines.push(c.red(`${r.outcome} after ${took}, rolled back: ${r.error}`));
+    // The reason itself goes to stderr once (see CommandContext.print).
+    lines.push(c.red(`${r.outcome} after ${took}: rolled back, nothing was changed`));
   }
   return lines.join('\n') + '\n';
 }

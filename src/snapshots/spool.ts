@@ -1,0 +1,107 @@
+import { mkdtemp, open, rm, type FileHandle } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Snapshot } from './store.js';
+
+/** One record: user id and total, both signed 64-bit little-endian. */
+const RECORD_BYTES = 16;
+
+/**
+ * Snapshots waiting for the commit, on disk rather than in memory so that a scan of any number
+ * of users stays flat. Written batch by batch during the scan, read back batch by batch after.
+ */
+export class SnapshotSpool {
+  private count_ = 0;
+  private handle: FileHandle | null;
+
+  private constructor(
+    readonly path: string,
+    handle: FileHandle,
+  ) {
+    this.handle = handle;
+  }
+
+  static async create(path: string): Promise<SnapshotSpool> {
+    return new SnapshotSpool(path, await open(path, 'wx', 0o600));
+  }
+
+  /** Snapshots appended so far. */
+  get count(): number {
+    return this.count_;
+  }
+
+  async append(batch: readonly Snapshot[]): Promise<void> {
+    if (!this.handle) throw new Error(`snapshot spool ${this.path} is closed`);
+    if (batch.length === 0) return;
+    const buf = Buffer.allocUnsafe(batch.length * RECORD_BYTES);
+    batch.forEach((s, i) => {
+      buf.writeBigInt64LE(BigInt(s.userId), i * RECORD_BYTES);
+      buf.writeBigInt64LE(s.total, i * RECORD_BYTES + 8);
+    });
+    await this.handle.write(buf, 0, buf.length);
+    this.count_ += batch.length;
+  }
+
+  /** The spooled snapshots in order, `size` at a time. Ends the appending. */
+  async *batches(size: number): AsyncGenerator<Snapshot[]> {
+    await this.closeHandle();
+    const file = await open(this.path, 'r');
+    try {
+      const buf = Buffer.allocUnsafe(size * RECORD_BYTES);
+      let position = 0;
+      for (;;) {
+        const { bytesRead } = await file.read(buf, 0, buf.length, position);
+        const records = Math.floor(bytesRead / RECORD_BYTES);
+        if (records === 0) return;
+        position += records * RECORD_BYTES;
+        const batch: Snapshot[] = [];
+        for (let i = 0; i < records; i++) {
+          batch.push({ userId: Number(buf.readBigInt64LE(i * RECORD_BYTES)), total: buf.readBigInt64LE(i * RECORD_BYTES + 8) });
+        }
+        yield batch;
+      }
+    } finally {
+      await file.close();
+    }
+  }
+
+  async discard(): Promise<void> {
+    await this.closeHandle();
+    await rm(this.path, { force: true });
+  }
+
+  private async closeHandle(): Promise<void> {
+    const h = this.handle;
+    this.handle = null;
+    await h?.close();
+  }
+}
+
+/**
+ * The run's spool directory, a service so the runner's close() removes it whatever happened:
+ * a spool whose transaction rolled back (or whose write failed) must not stay in /tmp.
+ * Nothing is created until a spool is asked for, so a dry run leaves no trace.
+ */
+export class SpoolDirectory {
+  private dir: string | null = null;
+  private spools: SnapshotSpool[] = [];
+
+  async create(name: string): Promise<SnapshotSpool> {
+    this.dir ??= await mkdtemp(join(tmpdir(), 'spanel-snapshots-'));
+    const spool = await SnapshotSpool.create(join(this.dir, `${name}-${this.spools.length}.bin`));
+    this.spools.push(spool);
+    return spool;
+  }
+
+  /** The directory, once a spool was created (for tests). */
+  get path(): string | null {
+    return this.dir;
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.spools) await s.discard().catch(() => undefined);
+    this.spools = [];
+    if (this.dir) await rm(this.dir, { recursive: true, force: true });
+    this.dir = null;
+  }
+}

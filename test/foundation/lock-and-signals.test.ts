@@ -1,0 +1,127 @@
+import mysql from 'mysql2/promise';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { BIN } from '../helpers/cli.js';
+import { spawnCli } from '../helpers/cli.js';
+import { useTestDatabase } from '../helpers/db.js';
+import { insertNode, insertUser } from '../helpers/fixtures.js';
+
+/**
+ * Real processes against real MariaDB. A run is held inside its transaction by a row lock that
+ * the test takes on the one user row the daily job's class-expiry step (its last step) changes;
+ * by then the node-heartbeat step has already changed a node inside the same transaction.
+ */
+const NOW = '2026-11-25T02:00:00+08:00';
+const NOW_UNIX = Date.parse(NOW) / 1000;
+
+describe('overlap lock, crashes and signals (MariaDB, separate processes)', () => {
+  const t = useTestDatabase('mysql');
+  let blocker: mysql.Connection;
+  let userId: number;
+  let nodeId: number;
+  const env = () => ({ DATABASE_URL: t.url, SPANEL_TIMEZONE: 'Asia/Shanghai' });
+  const lockName = () => `spanel:${new URL(t.url).pathname.slice(1)}:job:daily`;
+
+  beforeEach(async () => {
+    await t.knex('user').del();
+    await t.knex('ss_node').del();
+    userId = await insertUser(t.knex, { class: 1, class_expire: '2026-11-25 01:00:00', renew_time: NOW_UNIX + 86400, t: 0 });
+    nodeId = await insertNode(t.knex, { type: 1, node_heartbeat: NOW_UNIX - 7201 });
+    blocker = await mysql.createConnection({ uri: t.url });
+    await blocker.query('START TRANSACTION');
+    await blocker.query('SELECT id FROM user WHERE id = ? FOR UPDATE', [userId]);
+  });
+  afterEach(async () => {
+    await blocker.query('ROLLBACK').catch(() => undefined);
+    await blocker.end().catch(() => undefined);
+  });
+
+  const lockHolder = async (): Promise<number | null> => {
+    const [rows] = (await blocker.query('SELECT IS_USED_LOCK(?) AS holder', [lockName()])) as [{ holder: number | null }[], unknown];
+    return rows[0]!.holder;
+  };
+  const waitFor = async (what: string, cond: () => Promise<boolean>, ms = 20_000) => {
+    const t0 = Date.now();
+    while (!(await cond())) {
+      if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  const blockedOnRowLock = async () => {
+    const [rows] = (await blocker.query("SELECT COUNT(*) AS n FROM information_schema.innodb_trx WHERE trx_state = 'LOCK WAIT'")) as [{ n: number }[], unknown];
+    return Number(rows[0]!.n) > 0;
+  };
+  const startDaily = () => {
+    const child = spawn(process.execPath, [BIN, 'job', 'daily', '--now', NOW, '--json'], {
+      env: { ...process.env, ...env(), LOG_LEVEL: 'silent' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const done = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }>((resolve) =>
+      child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })),
+    );
+    return { child, done };
+  };
+  const row = async (table: string, id: number) => (await t.knex(table).where('id', id).first()) as Record<string, unknown>;
+
+  it('a second run of the same job, from another process, exits 75 and records nothing', async () => {
+    const first = startDaily();
+    await waitFor('the first run to take the lock', async () => (await lockHolder()) !== null);
+    const runsBefore = await t.knex('spanel_run').count({ n: '*' }).first();
+    const second = await spawnCli(['job', 'daily', '--now', NOW], env());
+    expect(second.code).toBe(75);
+    expect(second.stderr).toContain('skipped: another run holds the lock "job:daily"');
+    expect(await t.knex('spanel_run').count({ n: '*' }).first()).toEqual(runsBefore);
+
+    await blocker.query('COMMIT');
+    const r = await first.done;
+    expect(r.code, r.stderr).toBe(0);
+    expect(Number((await row('user', userId)).class)).toBe(0);
+    expect(Number((await row('ss_node', nodeId)).type)).toBe(0);
+    expect(await lockHolder()).toBeNull();
+  });
+
+  it('other jobs are not blocked by the daily lock', async () => {
+    const first = startDaily();
+    await waitFor('the lock', async () => (await lockHolder()) !== null);
+    const other = await spawnCli(['job', 'dbclean', '--now', NOW], env());
+    expect(other.code).not.toBe(75);
+    await blocker.query('COMMIT');
+    expect((await first.done).code).toBe(0);
+  });
+
+  it('a killed run (SIGKILL) leaves the lock free and nothing changed', async () => {
+    const first = startDaily();
+    await waitFor('the run to wait on the row lock', blockedOnRowLock);
+    first.child.kill('SIGKILL');
+    await first.done;
+    await waitFor('the server to free the lock of the dead connection', async () => (await lockHolder()) === null);
+    await blocker.query('ROLLBACK');
+    expect(Number((await row('ss_node', nodeId)).type)).toBe(1);
+    expect(Number((await row('user', userId)).class)).toBe(1);
+    const next = await spawnCli(['job', 'daily', '--now', NOW], env());
+    expect(next.code, next.stderr).toBe(0);
+    const history = await t.knex('spanel_run').where('command', 'job daily').orderBy('id');
+    expect(history.map((h) => h.outcome)).toEqual(['running', 'success']);
+  });
+
+  it.each(['SIGTERM', 'SIGINT'] as const)('%s rolls back, releases the lock and exits non-zero', async (sig) => {
+    const first = startDaily();
+    await waitFor('the run to wait on the row lock', blockedOnRowLock);
+    expect(await lockHolder()).not.toBeNull();
+    first.child.kill(sig);
+    const r = await first.done;
+    expect(r.code).toBe(sig === 'SIGTERM' ? 143 : 130);
+    expect(r.stderr).toContain(`interrupted by ${sig}: rolled back`);
+    expect(await lockHolder()).toBeNull();
+    // The node-heartbeat step had already changed the node inside the transaction: rolled back.
+    expect(Number((await row('ss_node', nodeId)).type)).toBe(1);
+    await blocker.query('ROLLBACK');
+    expect(Number((await row('user', userId)).class)).toBe(1);
+    const last = await t.knex('spanel_run').orderBy('id', 'desc').first();
+    expect(last.outcome).toBe('interrupted');
+  });
+});
