@@ -85,6 +85,7 @@ Run "spanel <command> --help" for its options and an example.`,
       .description(description)
       .exitOverride();
     mutating(c);
+    c.option('--metrics-file <path>', 'Prometheus textfile for this run, overriding SPANEL_METRICS_FILE ({job} allowed)');
     if (name === 'check') c.option('--force', `delete even when more accounts qualify than MAX_DELETE_PER_RUN`);
     c.addHelpText('after', `\nExamples:\n  $ spanel job ${name} --dry-run            # what would change, row by row\n  $ spanel job ${name} --dry-run --now 2026-11-25T02:00:00+08:00\n  $ spanel job ${name}                      # for real (cron/systemd)`);
     c.action(action(async () => (await import('./commands/job.js')).jobHandler(name as keyof typeof JOBS)));

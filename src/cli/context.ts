@@ -27,6 +27,7 @@ export interface CommonOptions {
   force?: boolean;
   sample?: string;
   operator?: string;
+  metricsFile?: string;
 }
 
 export interface CommandContext {
@@ -44,7 +45,9 @@ export interface CommandContext {
 }
 
 export async function createContext(io: Io, opts: CommonOptions, require: SettingName[] = ['databaseUrl']): Promise<CommandContext> {
-  const { settings } = loadSettings({ env: io.env, cwd: io.cwd, envFile: opts.envFile, require });
+  // --metrics-file goes through the same parser as SPANEL_METRICS_FILE, and wins over it.
+  const env = opts.metricsFile !== undefined ? { ...io.env, SPANEL_METRICS_FILE: opts.metricsFile } : io.env;
+  const { settings } = loadSettings({ env, cwd: io.cwd, envFile: opts.envFile, require });
   const runOptions = parseRunOptions(opts, io.env);
   const { createLogger } = await import('../log.js');
   const log = await createLogger(settings.logLevel, io.stderr);

@@ -1,7 +1,11 @@
 import type { CommandContext } from '../cli/context.js';
-import { OperationError } from '../errors.js';
+import { recoverSpec } from '../referrals/recover-spec.js';
+import { parseId } from '../util/ids.js';
+import { parseOperator } from '../ledger/operator.js';
 
-// Scaffolding until the issue that implements this command lands.
-export const recoverHandler = async (_ctx: CommandContext): Promise<number> => {
-  throw new OperationError('not implemented yet');
+/** `spanel referral recover <user>`: input is validated before any connection is opened. */
+export const recoverHandler = async (ctx: CommandContext, args: string[], opts: Record<string, unknown>): Promise<number> => {
+  const user = parseId(args[0], 'user id');
+  parseOperator(opts.operator);
+  return ctx.execute(recoverSpec(user));
 };

@@ -1,7 +1,57 @@
 import type { CommandContext } from '../cli/context.js';
-import { OperationError } from '../errors.js';
+import { openDatabase } from '../db/connect.js';
+import { EXIT, OperationError } from '../errors.js';
+import { formatAge, jobStatuses, type StatusReport } from '../ops/job-status.js';
+import { RUN_TABLE } from '../runner/history.js';
 
-// Scaffolding until the issue that implements this command lands.
-export const statusHandler = async (_ctx: CommandContext): Promise<number> => {
-  throw new OperationError('not implemented yet');
-};
+/**
+ * `spanel status`: last run, outcome, duration, step counts and overdue state of every job.
+ * Exit 0 when all are healthy, 1 otherwise, so it works as a Nagios/monit-style check.
+ */
+export async function statusHandler(ctx: CommandContext): Promise<number> {
+  const db = await openDatabase(ctx.settings.databaseUrl);
+  let report: StatusReport;
+  try {
+    if (!(await db.dialect.existingTables(db.knex, [RUN_TABLE])).has(RUN_TABLE)) {
+      throw new OperationError(`the database at ${db.safeUrl} has no run history yet: run \`spanel migrate\` first`);
+    }
+    report = await jobStatuses(db.knex, ctx.settings, ctx.runOptions.now);
+  } finally {
+    await db.close();
+  }
+  if (ctx.opts.json) ctx.io.stdout.write(`${JSON.stringify(report)}\n`);
+  else ctx.say(renderStatus(report));
+  return report.ok ? EXIT.OK : EXIT.FAILED;
+}
+
+export function renderStatus(r: StatusReport): string {
+  const header = ['JOB', 'STATE', `LAST RUN (${r.timezone})`, 'DURATION', 'LAST SUCCESS', 'OVERDUE AFTER'];
+  const rows = r.jobs.map((j) => [
+    j.job,
+    j.ok ? j.state : j.state.toUpperCase(),
+    j.lastRun?.startedAtPanelLocal ?? 'never',
+    j.lastRun?.durationMs != null ? `${(j.lastRun.durationMs / 1000).toFixed(1)} s` : '-',
+    j.secondsSinceSuccess === null ? 'never' : `${formatAge(j.secondsSinceSuccess)} ago${j.overdue ? ' (OVERDUE)' : ''}`,
+    formatAge(j.overdueAfterSeconds),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  const out = [`spanel status, now ${r.nowPanelLocal} ${r.timezone}`, line(header), ...rows.map(line)];
+
+  const withSteps = r.jobs.filter((j) => j.lastRun?.steps.length);
+  if (withSteps.length) {
+    out.push('', 'Rows changed by the last run:');
+    for (const j of withSteps) out.push(`  ${j.job.padEnd(8)} ${j.lastRun!.steps.map((s) => `${s.name} ${s.count}`).join(', ')}`);
+  }
+  const running = r.jobs.filter((j) => j.running);
+  for (const j of running) out.push(`  ${j.job} is running now: run #${j.running!.id} on ${j.running!.host} since ${j.running!.startedAtPanelLocal}`);
+
+  const bad = r.jobs.filter((j) => !j.ok);
+  out.push('');
+  if (bad.length === 0) out.push('OK: every job ran successfully and on time');
+  else {
+    out.push(`ATTENTION: ${bad.length} job${bad.length === 1 ? '' : 's'} need${bad.length === 1 ? 's' : ''} attention`);
+    for (const j of bad) for (const p of j.problems) out.push(`  ${j.job}: ${p}`);
+  }
+  return out.join('\n');
+}

@@ -1,4 +1,5 @@
 import * as p from './parse.js';
+import { pingUrlSetting } from '../ops/ping-targets.js';
 
 /**
  * Every setting spanel reads, with its default and what it is for. `.env.example` and the
@@ -64,8 +65,8 @@ export const SETTINGS = {
     help: 'Changed rows shown per step in reports (the total is always given)' }),
   metricsFile: def({ env: 'SPANEL_METRICS_FILE', default: '', parse: p.optionalText,
     help: 'Prometheus textfile written after each real run (node_exporter textfile collector)' }),
-  pingUrl: def({ env: 'SPANEL_PING_URL', default: '', parse: p.optionalText,
-    help: 'Healthchecks-style ping URL; {job} is replaced by the job name' }),
+  pingUrl: def({ env: 'SPANEL_PING_URL', default: '', parse: pingUrlSetting,
+    help: 'Healthchecks-style ping URL with {job} (…/spanel-{job}), or one per job: daily=URL,hourly=URL,…' }),
   pingTimeout: def({ env: 'SPANEL_PING_TIMEOUT', default: '5s', parse: p.duration,
     help: 'Timeout of one health ping' }),
   overdueDaily: def({ env: 'SPANEL_OVERDUE_DAILY', default: '26h', parse: p.duration,

@@ -4,8 +4,11 @@ import { parseTotal, type Snapshot, type SnapshotKind, type SnapshotStore } from
 
 export const SNAPSHOT_TABLE = 'spanel_traffic_snapshot';
 
-/** Rows per upsert statement: 4 bindings each stays far below SQLite's variable limit. */
-const UPSERT_ROWS = 1000;
+/**
+ * Rows per upsert statement. Knex writes a multi-row SQLite insert as a compound SELECT, which
+ * SQLite caps at 500 terms.
+ */
+const UPSERT_ROWS = 250;
 
 /**
  * Snapshots in spanel_traffic_snapshot for installs without Redis, with Redis' semantics:

@@ -8,8 +8,8 @@ import { insertNode, insertUser } from '../helpers/fixtures.js';
 
 /**
  * Real processes against real MariaDB. A run is held inside its transaction by a row lock that
- * the test takes on the one user row the daily job's class-expiry step (its last step) changes;
- * by then the node-heartbeat step has already changed a node inside the same transaction.
+ * the test takes on a node row, which the daily job's node-heartbeat step (its second step) must
+ * read; by then the traffic-renewal step has already changed a user inside the same transaction.
  */
 const NOW = '2026-11-25T02:00:00+08:00';
 const NOW_UNIX = Date.parse(NOW) / 1000;
@@ -19,17 +19,21 @@ describe('overlap lock, crashes and signals (MariaDB, separate processes)', () =
   let blocker: mysql.Connection;
   let userId: number;
   let nodeId: number;
+  let lockedNodeId: number;
+  let lastRunBefore: number;
   const env = () => ({ DATABASE_URL: t.url, SPANEL_TIMEZONE: 'Asia/Shanghai' });
   const lockName = () => `spanel:${new URL(t.url).pathname.slice(1)}:job:daily`;
 
   beforeEach(async () => {
     await t.knex('user').del();
     await t.knex('ss_node').del();
-    userId = await insertUser(t.knex, { class: 1, class_expire: '2026-11-25 01:00:00', renew_time: NOW_UNIX + 86400, t: 0 });
+    userId = await insertUser(t.knex, { class: 1, renew_time: 0, u: 100, d: 50 });
     nodeId = await insertNode(t.knex, { type: 1, node_heartbeat: NOW_UNIX - 7201 });
+    lockedNodeId = await insertNode(t.knex, { type: 1, node_heartbeat: NOW_UNIX });
+    lastRunBefore = Number((await t.knex('spanel_run').max({ id: 'id' }).first())?.id ?? 0);
     blocker = await mysql.createConnection({ uri: t.url });
     await blocker.query('START TRANSACTION');
-    await blocker.query('SELECT id FROM user WHERE id = ? FOR UPDATE', [userId]);
+    await blocker.query('SELECT id FROM ss_node WHERE id = ? FOR UPDATE', [lockedNodeId]);
   });
   afterEach(async () => {
     await blocker.query('ROLLBACK').catch(() => undefined);
@@ -47,10 +51,14 @@ describe('overlap lock, crashes and signals (MariaDB, separate processes)', () =
       await new Promise((r) => setTimeout(r, 50));
     }
   };
+  /** The run's locking read on `ss_node` is in flight (InnoDB makes it wait for the test's row lock). */
   const blockedOnRowLock = async () => {
-    const [rows] = (await blocker.query("SELECT COUNT(*) AS n FROM information_schema.innodb_trx WHERE trx_state = 'LOCK WAIT'")) as [{ n: number }[], unknown];
+    const [rows] = (await t.knex.raw(
+      "SELECT COUNT(*) AS n FROM information_schema.processlist WHERE db = DATABASE() AND command = 'Query' AND info LIKE 'select%from `ss_node`%for update'",
+    )) as [{ n: number }[], unknown];
     return Number(rows[0]!.n) > 0;
   };
+
   const startDaily = () => {
     const child = spawn(process.execPath, [BIN, 'job', 'daily', '--now', NOW, '--json'], {
       env: { ...process.env, ...env(), LOG_LEVEL: 'silent' },
@@ -79,7 +87,7 @@ describe('overlap lock, crashes and signals (MariaDB, separate processes)', () =
     await blocker.query('COMMIT');
     const r = await first.done;
     expect(r.code, r.stderr).toBe(0);
-    expect(Number((await row('user', userId)).class)).toBe(0);
+    expect(await row('user', userId)).toMatchObject({ u: '150', d: '0' });
     expect(Number((await row('ss_node', nodeId)).type)).toBe(0);
     expect(await lockHolder()).toBeNull();
   });
@@ -100,11 +108,12 @@ describe('overlap lock, crashes and signals (MariaDB, separate processes)', () =
     await first.done;
     await waitFor('the server to free the lock of the dead connection', async () => (await lockHolder()) === null);
     await blocker.query('ROLLBACK');
+    // The renewal the dead run had made inside its transaction is gone.
+    expect(await row('user', userId)).toMatchObject({ u: '100', d: '50' });
     expect(Number((await row('ss_node', nodeId)).type)).toBe(1);
-    expect(Number((await row('user', userId)).class)).toBe(1);
     const next = await spawnCli(['job', 'daily', '--now', NOW], env());
     expect(next.code, next.stderr).toBe(0);
-    const history = await t.knex('spanel_run').where('command', 'job daily').orderBy('id');
+    const history = await t.knex('spanel_run').where('id', '>', lastRunBefore).orderBy('id');
     expect(history.map((h) => h.outcome)).toEqual(['running', 'success']);
   });
 
@@ -114,14 +123,15 @@ describe('overlap lock, crashes and signals (MariaDB, separate processes)', () =
     expect(await lockHolder()).not.toBeNull();
     first.child.kill(sig);
     const r = await first.done;
-    expect(r.code).toBe(sig === 'SIGTERM' ? 143 : 130);
-    expect(r.stderr).toContain(`interrupted by ${sig}: rolled back`);
+    expect(r.code, r.stderr).toBe(sig === 'SIGTERM' ? 143 : 130);
+    expect(JSON.parse(r.stdout)).toMatchObject({ outcome: 'interrupted', error: `interrupted by ${sig}: rolled back` });
+    // Released while the test still holds its row lock: the run did not wait for it.
     expect(await lockHolder()).toBeNull();
-    // The node-heartbeat step had already changed the node inside the transaction: rolled back.
-    expect(Number((await row('ss_node', nodeId)).type)).toBe(1);
+    // The renewal step had already changed the user inside the transaction: rolled back.
+    expect(await row('user', userId)).toMatchObject({ u: '100', d: '50' });
     await blocker.query('ROLLBACK');
-    expect(Number((await row('user', userId)).class)).toBe(1);
     const last = await t.knex('spanel_run').orderBy('id', 'desc').first();
+    expect(Number(last.id)).toBeGreaterThan(lastRunBefore);
     expect(last.outcome).toBe('interrupted');
   });
 });

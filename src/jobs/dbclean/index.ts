@@ -1,4 +1,8 @@
 import type { JobDefinition } from '../registry.js';
+import { logRetention } from './log-retention.js';
 
-// Scaffolding: the steps of SPEC §3 land with the jobs issue.
-export const dbcleanJob: JobDefinition = { steps: [] };
+/**
+ * `spanel job dbclean` (weekly), SPEC §3: the one job that commits as it goes, in bounded
+ * batches, because its tables can hold hundreds of millions of rows.
+ */
+export const dbcleanJob: JobDefinition = { steps: [logRetention], mode: 'batched' };

@@ -1,0 +1,79 @@
+import { OperationError } from '../../errors.js';
+import type { Step, StepContext } from '../../runner/types.js';
+import { ARCHIVE_TABLE, USER_BATCH, archiveCandidates, type ArchivedSet } from './archive-users.js';
+import { deleteArchived } from './delete-archived.js';
+import { candidateWhere, deletionRules } from './deletion-rules.js';
+import { emptyTally, recoverInto, recoveryNotes, type RecoveryTally } from './reward-recovery.js';
+
+/** A referrer below this score loses the registration reward of a referred user that is deleted. */
+const RECOVER_BELOW_SCORE = 32;
+
+/**
+ * SPEC §3 check step 3: count the users rules a–d select (refusing above MAX_DELETE_PER_RUN
+ * unless --force), archive them, recover their referrers' registration rewards, then delete
+ * their dependent rows and the users. Every recovery happens before any user row is deleted,
+ * so whether a referrer that is itself deleted still pays back does not depend on batching.
+ */
+export const expiredAccounts: Step = {
+  name: 'expired-accounts',
+  title: 'Expired accounts (deletion)',
+  async run(ctx) {
+    const rules = deletionRules(ctx);
+    const candidate = candidateWhere(rules);
+    const qualifying = Number((await ctx.trx('user').where(candidate).count({ n: '*' }).first())?.n ?? 0);
+    refuseOverCap(ctx, qualifying);
+    const archive = await archiveCandidates(ctx, rules, candidate);
+    refuseOverCap(ctx, archive.count);
+    const tally = emptyTally();
+    await recoverReferred(ctx, archive.archived, tally);
+    const deleted = await deleteArchived(ctx, archive.archived);
+    const notes = recoveryNotes(tally);
+    if (ctx.dryRun && overCap(ctx, archive.count)) notes.unshift(dryRunCapNote(ctx, archive.count));
+    return {
+      count: deleted.counts.user ?? 0,
+      counts: { ...deleted.counts, [ARCHIVE_TABLE]: archive.count, 'rewards recovered': tally.count },
+      changes: [...archive.changes, ...tally.changes],
+      notes,
+      ...(deleted.skipped.length ? { skipped: deleted.skipped } : {}),
+      data: { qualifying: archive.count, cap: ctx.settings.maxDeletePerRun, wouldRefuse: ctx.dryRun && overCap(ctx, archive.count) },
+    };
+  },
+};
+
+const overCap = (ctx: StepContext, n: number): boolean => n > ctx.settings.maxDeletePerRun && !ctx.force;
+
+function capMessage(ctx: StepContext, n: number): string {
+  const cap = ctx.settings.maxDeletePerRun;
+  return `${n} accounts qualify for deletion, more than MAX_DELETE_PER_RUN=${cap}: nothing was changed; review with --dry-run, then rerun with --force or raise MAX_DELETE_PER_RUN`;
+}
+
+function dryRunCapNote(ctx: StepContext, n: number): string {
+  const cap = ctx.settings.maxDeletePerRun;
+  return `${n} accounts qualify for deletion, more than MAX_DELETE_PER_RUN=${cap}: a real run would refuse and change nothing; listed here is what --force would delete`;
+}
+
+/** A real run refuses (the runner rolls back every step); a dry run reports what would go. */
+function refuseOverCap(ctx: StepContext, n: number): void {
+  if (overCap(ctx, n) && !ctx.dryRun) throw new OperationError(capMessage(ctx, n));
+}
+
+/** Archived users with a referrer whose score is below 32, in keyset batches of the archive. */
+async function recoverReferred(ctx: StepContext, archived: ArchivedSet, tally: RecoveryTally): Promise<void> {
+  let last = 0;
+  for (;;) {
+    const rows: { aid: unknown; uid: unknown }[] = await ctx
+      .trx({ a: ARCHIVE_TABLE })
+      .join({ u: 'user' }, 'u.id', 'a.user_id')
+      .join({ r: 'user' }, 'r.id', 'u.ref_by')
+      .select({ aid: 'a.id', uid: 'a.user_id' })
+      .where(archived('a'))
+      .where('a.id', '>', last)
+      .where('u.ref_by', '<>', 0)
+      .where('r.score', '<', RECOVER_BELOW_SCORE)
+      .orderBy('a.id', 'asc')
+      .limit(USER_BATCH);
+    if (rows.length === 0) return;
+    await recoverInto(ctx, tally, rows.map((r) => Number(r.uid)), 'check: account deleted');
+    last = Number(rows[rows.length - 1]!.aid);
+  }
+}

@@ -1,0 +1,150 @@
+import type { Settings } from '../../config/settings.js';
+import { InterruptedError } from '../../errors.js';
+import { diffRow } from '../../runner/changes.js';
+import type { RowChange, Step, StepContext, StepOutcome } from '../../runner/types.js';
+import { snapshotStoreOf, spoolDirectoryOf } from '../../snapshots/services.js';
+import type { SnapshotSpool } from '../../snapshots/spool.js';
+import type { Snapshot, SnapshotKind, SnapshotStore } from '../../snapshots/store.js';
+
+const GIB = 1024n ** 3n;
+export const DEFAULT_BATCH_SIZE = 5000;
+
+export interface TrafficCapConfig {
+  name: string;
+  title: string;
+  /** Word used in the warning: "daily traffic over 32 GB". */
+  period: 'daily' | 'hourly';
+  kind: SnapshotKind;
+  /** Only users with traffic within this many seconds are scanned. */
+  windowSeconds: number;
+  /** Snapshot lifetime in seconds. */
+  ttlSeconds: number;
+  groups(settings: Settings): number[];
+  capGiB(settings: Settings): number;
+  /** Users per keyset page, MGET and UPDATE (and per snapshot write batch). */
+  batchSize?: number;
+}
+
+interface Scan {
+  scanned: number;
+  unrecorded: number;
+  disabled: number;
+  changes: RowChange[];
+}
+
+/**
+ * SPEC §3 daily step 3 / hourly step 1: a user whose total traffic grew by more than the cap
+ * since the last snapshot is disabled; every scanned user's snapshot then becomes the current
+ * total. The scan walks the users by id in pages, so memory does not grow with their number,
+ * and the new snapshots wait on disk until the transaction has committed.
+ */
+export function trafficCapStep(cfg: TrafficCapConfig): Step {
+  const batchSize = cfg.batchSize ?? DEFAULT_BATCH_SIZE;
+  return {
+    name: cfg.name,
+    title: cfg.title,
+    async run(ctx) {
+      const store = snapshotStoreOf(ctx);
+      const capGiB = cfg.capGiB(ctx.settings);
+      const spool = ctx.dryRun ? null : await spoolDirectoryOf(ctx).create(cfg.kind);
+      const scan = await scanUsers(ctx, cfg, store, spool, batchSize, {
+        capBytes: BigInt(capGiB) * GIB,
+        warning: `${ctx.clock.warningStamp()} ${cfg.period} traffic over ${capGiB} GB: account disabled`,
+      });
+      if (spool && spool.count > 0) {
+        ctx.afterCommit({
+          label: `${cfg.title.toLowerCase()} snapshots`,
+          run: () => writeSnapshots(ctx, store, spool, cfg, batchSize),
+        });
+      } else {
+        await spool?.discard();
+      }
+      return outcome(ctx, cfg, store, scan);
+    },
+  };
+}
+
+async function scanUsers(
+  ctx: StepContext,
+  cfg: TrafficCapConfig,
+  store: SnapshotStore,
+  spool: SnapshotSpool | null,
+  batchSize: number,
+  rule: { capBytes: bigint; warning: string },
+): Promise<Scan> {
+  const scan: Scan = { scanned: 0, unrecorded: 0, disabled: 0, changes: [] };
+  const groups = cfg.groups(ctx.settings);
+  const since = ctx.clock.unix - cfg.windowSeconds;
+  let lastId = 0;
+  for (;;) {
+    if (ctx.signal.aborted) throw new InterruptedError(ctx.signal.reason as NodeJS.Signals);
+    const rows: { id: unknown; u: unknown; d: unknown }[] = await ctx
+      .trx('user')
+      .select('id', 'u', 'd')
+      .where('enable', 1)
+      .whereIn('node_group', groups)
+      .where('t', '>', since)
+      .where('id', '>', lastId)
+      .orderBy('id', 'asc')
+      .limit(batchSize);
+    if (rows.length === 0) break;
+    const batch: Snapshot[] = rows.map((r) => ({ userId: Number(r.id), total: BigInt(String(r.u)) + BigInt(String(r.d)) }));
+    const previous = await store.read(cfg.kind, batch.map((s) => s.userId), ctx.trx);
+    const over: number[] = [];
+    for (const s of batch) {
+      const before = previous.get(s.userId);
+      if (before === undefined) scan.unrecorded++;
+      else if (s.total - before > rule.capBytes) over.push(s.userId);
+    }
+    if (over.length) await disable(ctx, over, rule.warning, scan);
+    await spool?.append(batch);
+    scan.scanned += batch.length;
+    lastId = batch[batch.length - 1]!.userId;
+    if (rows.length < batchSize) break;
+  }
+  return scan;
+}
+
+/** One UPDATE for the page's over-cap users; the first of them (up to sampleSize) are reported. */
+async function disable(ctx: StepContext, ids: number[], warning: string, scan: Scan): Promise<void> {
+  const room = Math.max(0, ctx.sampleSize - scan.changes.length);
+  const sampled: Record<string, unknown>[] = room > 0 ? await ctx.trx('user').select('id', 'enable', 'warming').whereIn('id', ids.slice(0, room)).orderBy('id') : [];
+  const set = { enable: 0, warming: warning };
+  scan.disabled += await ctx.trx('user').whereIn('id', ids).update(set);
+  for (const row of sampled) scan.changes.push(diffRow('user', row, { id: row.id, ...set }, ['enable', 'warming']));
+}
+
+async function writeSnapshots(
+  ctx: StepContext,
+  store: SnapshotStore,
+  spool: SnapshotSpool,
+  cfg: TrafficCapConfig,
+  batchSize: number,
+): Promise<void> {
+  let written = 0;
+  try {
+    for await (const batch of spool.batches(batchSize)) {
+      await store.write(cfg.kind, batch, cfg.ttlSeconds);
+      written += batch.length;
+    }
+  } catch (err) {
+    throw new Error(`${cfg.kind} snapshots for ${spool.count - written} users were not written (${(err as Error).message})`);
+  } finally {
+    await spool.discard();
+  }
+  // Expired rows are already ignored by reads; removing them only keeps the table small.
+  await store.prune(cfg.kind).catch((err: unknown) => ctx.log.warn({ err, kind: cfg.kind }, 'could not prune expired snapshots'));
+}
+
+function outcome(ctx: StepContext, cfg: TrafficCapConfig, store: SnapshotStore, scan: Scan): StepOutcome {
+  const notes = [
+    `scanned ${scan.scanned} user${scan.scanned === 1 ? '' : 's'}, ${scan.unrecorded} without a ${cfg.kind} snapshot (recorded only)`,
+  ];
+  if (ctx.dryRun && scan.scanned > 0) notes.push(`snapshots not written (dry run)`);
+  return {
+    count: scan.disabled,
+    changes: scan.changes,
+    notes,
+    data: { scanned: scan.scanned, withoutSnapshot: scan.unrecorded, disabled: scan.disabled, snapshotStore: store.backend, kind: cfg.kind },
+  };
+}
