@@ -17,7 +17,7 @@ export async function createObservers(settings: Settings, log: Logger, spec: Com
   const job = /^job (\S+)$/.exec(spec.command)?.[1];
   if (!job) return [];
   const observers: RunObserver[] = [];
-  if (settings.metricsFile) observers.push(metricsObserver({ path: metricsPath(settings.metricsFile, job) , job }));
+  if (settings.metricsFile) observers.push(metricsObserver({ path: metricsPath(settings.metricsFile, job), job }));
   const url = settings.pingUrl ? pingTargets(settings.pingUrl)[job as keyof ReturnType<typeof pingTargets>] : undefined;
   if (url) observers.push(pingObserver({ url, job, timeoutSeconds: settings.pingTimeout, log }));
   return observers;

@@ -199,3 +199,16 @@ describe('connections fail fast with a clear message, and passwords never appear
     }
   });
 });
+
+describe('.env.example', () => {
+  it('documents every setting with its default, exactly as `spanel config --example` prints it', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { ROOT } = await import('../helpers/cli.js');
+    const { SETTINGS } = await import('../../src/config/settings.js');
+    const file = readFileSync(join(ROOT, '.env.example'), 'utf8');
+    const r = await runCli(['config', '--example']);
+    expect(r.code).toBe(0);
+    expect(file).toBe(r.stdout);
+    for (const d of Object.values(SETTINGS)) expect(file).toMatch(new RegExp(`^${d.env}=`, 'm'));
+  });
+});
