@@ -41,30 +41,8 @@ export function deletionRules(ctx: StepContext): DeletionRule[] {
           }),
     });
   }
-  if (s.autoCleanUncheckDays > 0) {
-    const days = s.autoCleanUncheckDays;
-    rules.push({
-      name: 'b',
-      where: (qb) =>
-        qb
-          .where('last_check_in_time', '<', clock.unix - days * DAY)
-          .where('reg_date', '<', clock.panelLocal(-days * DAY))
-          .where('class', 0)
-          .where('money', '<=', s.autoCleanMinMoney),
-    });
-  }
-  if (s.autoCleanUnusedDays > 0) {
-    const days = s.autoCleanUnusedDays;
-    rules.push({
-      name: 'c',
-      where: (qb) =>
-        qb
-          .where('t', '<', clock.unix - days * DAY)
-          .where('reg_date', '<', clock.panelLocal(-days * DAY))
-          .where('class', 0)
-          .where('money', '<=', s.autoCleanMinMoney),
-    });
-  }
+  if (s.autoCleanUncheckDays > 0) rules.push({ name: 'b', where: idleFreeAccount(ctx, 'last_check_in_time', s.autoCleanUncheckDays) });
+  if (s.autoCleanUnusedDays > 0) rules.push({ name: 'c', where: idleFreeAccount(ctx, 't', s.autoCleanUnusedDays) });
   rules.push({
     name: 'd',
     where: (qb) =>
@@ -74,6 +52,20 @@ export function deletionRules(ctx: StepContext): DeletionRule[] {
         .where('money', '<=', NEVER_USED_MAX_MONEY),
   });
   return rules;
+}
+
+/**
+ * Rules b and c: a free account (class 0, money ≤ AUTO_CLEAN_MIN_MONEY) whose Unix-second
+ * `activity` column and reg_date are both more than `days` days old.
+ */
+function idleFreeAccount(ctx: StepContext, activity: 'last_check_in_time' | 't', days: number): Where {
+  const { clock, settings } = ctx;
+  return (qb) =>
+    qb
+      .where(activity, '<', clock.unix - days * DAY)
+      .where('reg_date', '<', clock.panelLocal(-days * DAY))
+      .where('class', 0)
+      .where('money', '<=', settings.autoCleanMinMoney);
 }
 
 /** A user the check job deletes: never an admin, and at least one enabled rule holds. */
