@@ -63,7 +63,7 @@ Run "spanel <command> --help" for its options and an example.`,
     );
 
   const action =
-    (load: () => Promise<Handler>, require: SettingName[] = ['databaseUrl']) =>
+    (load: () => Promise<Handler>, require: SettingName[] = ['databaseUrl'], unchecked: SettingName[] = []) =>
     async (...raw: unknown[]) => {
       const cmd = raw[raw.length - 1] as Command;
       const args = raw.slice(0, -2).map((a) => a as string);
@@ -71,7 +71,7 @@ Run "spanel <command> --help" for its options and an example.`,
       try {
         const { createContext } = await import('./cli/context.js');
         const handler = await load();
-        const ctx = await createContext(io, opts, require);
+        const ctx = await createContext(io, opts, require, unchecked);
         setExit(await handler(ctx, args, opts));
       } catch (err) {
         setExit(reportError(err, io));
@@ -166,7 +166,8 @@ Run "spanel <command> --help" for its options and an example.`,
     .option('--json', 'print one JSON object per step')
     .exitOverride()
     .addHelpText('after', '\nExample:\n  $ npx spanel demo')
-    .action(action(async () => (await import('./commands/demo.js')).demoHandler, []));
+    // The demo ignores the configured database and Redis, so even invalid URLs must not stop it.
+    .action(action(async () => (await import('./commands/demo.js')).demoHandler, [], ['databaseUrl', 'redisUrl']));
 
   return program;
 }

@@ -44,10 +44,15 @@ export interface CommandContext {
   print(result: RunResult): number;
 }
 
-export async function createContext(io: Io, opts: CommonOptions, require: SettingName[] = ['databaseUrl']): Promise<CommandContext> {
+export async function createContext(
+  io: Io,
+  opts: CommonOptions,
+  require: SettingName[] = ['databaseUrl'],
+  unchecked: SettingName[] = [],
+): Promise<CommandContext> {
   // --metrics-file goes through the same parser as SPANEL_METRICS_FILE, and wins over it.
   const env = opts.metricsFile !== undefined ? { ...io.env, SPANEL_METRICS_FILE: opts.metricsFile } : io.env;
-  const { settings } = loadSettings({ env, cwd: io.cwd, envFile: opts.envFile, require });
+  const { settings } = loadSettings({ env, cwd: io.cwd, envFile: opts.envFile, require, unchecked });
   const runOptions = parseRunOptions(opts, io.env);
   const { createLogger } = await import('../log.js');
   const log = await createLogger(settings.logLevel, io.stderr);

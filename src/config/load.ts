@@ -13,6 +13,8 @@ export interface LoadOptions {
   envFile?: string;
   /** Settings the command cannot work without (DATABASE_URL for every database command). */
   require?: SettingName[];
+  /** Settings the command reads but never uses (the demo's DATABASE_URL): kept raw, unvalidated. */
+  unchecked?: SettingName[];
 }
 
 /**
@@ -26,6 +28,10 @@ export function loadSettings(opts: LoadOptions): { settings: Settings; envFile: 
   for (const [key, d] of Object.entries(SETTINGS) as [SettingName, (typeof SETTINGS)[SettingName]][]) {
     const raw = env[d.env];
     const given = raw !== undefined && raw !== '';
+    if (opts.unchecked?.includes(key)) {
+      out[key] = given ? raw : '';
+      continue;
+    }
     if (!given && opts.require?.includes(key)) {
       problems.push(`${d.env} is not set: ${d.help}`);
       continue;

@@ -70,7 +70,7 @@ export const databaseUrl: Parser<string> = (raw) => {
     const u = new URL(v);
     if (!['mysql:', 'mariadb:'].includes(u.protocol) || !u.hostname || u.pathname.length < 2) throw 0;
   } catch {
-    throw 'mysql://USER:PASSWORD@HOST:PORT/DATABASE (or sqlite:PATH for the embedded database)';
+    throw 'a URL such as mysql://spanel@127.0.0.1:3306/sspanel (with a password: spanel:SECRET@…), or sqlite:PATH for the embedded database';
   }
   return v;
 };

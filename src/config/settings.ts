@@ -18,7 +18,7 @@ const def = <T>(d: Def<T>): Def<T> => d;
 
 export const SETTINGS = {
   databaseUrl: def({ env: 'DATABASE_URL', default: '', parse: p.databaseUrl, required: true,
-    help: 'Panel database: mysql://USER:PASSWORD@HOST:3306/DB (sqlite:PATH for the embedded database)' }),
+    help: 'Panel database URL, e.g. mysql://spanel@127.0.0.1:3306/sspanel (a password goes after the user: spanel:SECRET@…; sqlite:PATH for the embedded database)' }),
   redisUrl: def({ env: 'REDIS_URL', default: '', parse: p.redisUrl,
     help: 'Redis for traffic snapshots; empty keeps them in the spanel_traffic_snapshot table' }),
   redisKeyPrefix: def({ env: 'REDIS_KEY_PREFIX', default: '', parse: p.text,

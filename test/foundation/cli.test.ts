@@ -74,7 +74,7 @@ describe('configuration', () => {
     expect(lines.find((l) => l.includes('PAYBACK_COUNT'))).toMatch(/expected an integer from 0 to 100/);
     expect(lines.find((l) => l.includes('SPANEL_TIMEZONE'))).toMatch(/IANA time zone/);
     expect(lines.find((l) => l.includes('ENABLE_PAYBACK'))).toMatch(/true or false/);
-    expect(lines.find((l) => l.includes('DATABASE_URL'))).toMatch(/mysql:\/\/USER/);
+    expect(lines.find((l) => l.includes('DATABASE_URL'))).toBe('  - DATABASE_URL="postgres://x" is invalid: expected a URL such as mysql://spanel@127.0.0.1:3306/sspanel (with a password: spanel:SECRET@…), or sqlite:PATH for the embedded database');
   });
 
   it('requires DATABASE_URL for database commands (exit 2)', async () => {
@@ -210,5 +210,13 @@ describe('.env.example', () => {
     expect(r.code).toBe(0);
     expect(file).toBe(r.stdout);
     for (const d of Object.values(SETTINGS)) expect(file).toMatch(new RegExp(`^${d.env}=`, 'm'));
+  });
+});
+
+describe('spanel demo and the configured database', () => {
+  it('runs even when DATABASE_URL and REDIS_URL are invalid: it never uses them', async () => {
+    const r = await runCli(['demo'], { DATABASE_URL: 'not a url', REDIS_URL: 'nope' });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('ignoring DATABASE_URL / REDIS_URL');
   });
 });
