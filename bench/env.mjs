@@ -19,6 +19,8 @@ const USAGE = `usage: npm run bench -- [options]
   --orders K       paylist rows (default 100000)
   --jobs a,b       jobs to measure (default daily,hourly,check,dbclean)
   --repeat R       spanel/floor pairs per job, order alternating (default 1)
+  --batch B        dbclean batch size, for spanel (DBCLEAN_BATCH_SIZE) and the batched floor alike
+                   (default: spanel's own default)
   --reuse          keep the seeded database from an earlier run with the same sizes
   --no-build       run ./bin/spanel as it is instead of a private build of the sources
   --keep           leave the bench databases and Redis keys behind
@@ -43,6 +45,7 @@ export function parseArgs(argv) {
     else if (a === '--logs') o.logs = num(a, next());
     else if (a === '--orders') o.orders = num(a, next());
     else if (a === '--repeat') o.repeat = num(a, next());
+    else if (a === '--batch') o.batch = num(a, next());
     else if (a === '--jobs') o.jobs = next().split(',').map((s) => s.trim()).filter(Boolean);
     else if (a === '--reuse') o.reuse = true;
     else if (a === '--no-build') o.build = false;

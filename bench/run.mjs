@@ -46,6 +46,7 @@ async function main() {
       SPANEL_TIMEZONE: TIMEZONE,
       LOG_LEVEL: 'warn',
       NO_COLOR: '1',
+      ...(opts.batch ? { DBCLEAN_BATCH_SIZE: String(opts.batch) } : {}),
     };
     await recreateDatabase(target, target.database);
     const migrated = await runSpanel(spanel, ['migrate', '--json'], env);
@@ -82,7 +83,7 @@ async function main() {
         const digests = {};
         for (const who of contenders) {
           await prepare(conn, redis, restorer, job, now);
-          const m = who === 'spanel' ? await measureSpanel(spanel, env, job, nowIso, { conn: watcher, database: target.database }, profiled(opts, job)) : await measureFloor(conn, redis, who, job, now);
+          const m = who === 'spanel' ? await measureSpanel(spanel, env, job, nowIso, { conn: watcher, database: target.database }, profiled(opts, job)) : await measureFloor(conn, redis, who, job, now, opts.batch);
           restorer.touched(job);
           if (m.error) {
             r.errors.push(`${who}: ${m.error}`);
@@ -146,13 +147,13 @@ async function measureSpanel(spanel, env, job, nowIso, watcher, nodeArgs) {
   return out;
 }
 
-async function measureFloor(conn, redis, who, job, now) {
+async function measureFloor(conn, redis, who, job, now, batch) {
   try {
     if (job === 'daily') return await floorDaily(conn, redis, now);
     if (job === 'hourly') return await floorHourly(conn, redis, now);
     if (job === 'check') return await floorCheck(conn, now);
     if (who === 'floorSingle') return await floorDbcleanSingle(conn, now);
-    return await floorDbcleanBatched(conn, now);
+    return await floorDbcleanBatched(conn, now, batch ? { batch } : {});
   } catch (err) {
     return { error: err.message };
   }

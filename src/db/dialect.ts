@@ -12,13 +12,6 @@ export interface Dialect {
   secondsBetween(later: string, earlier: string): string;
   /** Which of `tables` exist in the connected database, in one query. */
   existingTables(db: Knex | Knex.Transaction, tables: readonly string[]): Promise<Set<string>>;
-  /** The largest id among the oldest `limit` rows matching `where`, for bounded batch deletes. */
-  batchUpperId(
-    db: Knex | Knex.Transaction,
-    table: string,
-    where: (qb: Knex.QueryBuilder) => void,
-    limit: number,
-  ): Promise<number | null>;
 }
 
 const mysql: Dialect = {
@@ -34,7 +27,6 @@ const mysql: Dialect = {
       .whereIn('table_name', tables as string[]);
     return new Set(rows.map((r) => r.name));
   },
-  batchUpperId: (db, table, where, limit) => upperId(db, table, where, limit),
 };
 
 const sqlite: Dialect = {
@@ -51,20 +43,7 @@ const sqlite: Dialect = {
       .whereIn('name', tables as string[]);
     return new Set(rows.map((r) => r.name));
   },
-  batchUpperId: (db, table, where, limit) => upperId(db, table, where, limit),
 };
-
-async function upperId(
-  db: Knex | Knex.Transaction,
-  table: string,
-  where: (qb: Knex.QueryBuilder) => void,
-  limit: number,
-): Promise<number | null> {
-  const row = await db(table).select('id').where(where).orderBy('id', 'asc').offset(limit - 1).limit(1).first();
-  if (row) return Number(row.id);
-  const last = await db(table).max({ id: 'id' }).where(where).first();
-  return last?.id == null ? null : Number(last.id);
-}
 
 export function dialectFor(name: 'mysql' | 'sqlite'): Dialect {
   return name === 'mysql' ? mysql : sqlite;

@@ -78,6 +78,8 @@ describe('overlap lock, crashes and signals (MariaDB, separate processes)', () =
   it('a second run of the same job, from another process, exits 75 and records nothing', async () => {
     const first = startDaily();
     await waitFor('the first run to take the lock', async () => (await lockHolder()) !== null);
+    // Its run-history row is written just after the lock: count only once it is inside its steps.
+    await waitFor('the first run to reach its steps', blockedOnRowLock);
     const runsBefore = await t.knex('spanel_run').count({ n: '*' }).first();
     const second = await spawnCli(['job', 'daily', '--now', NOW], env());
     expect(second.code).toBe(75);

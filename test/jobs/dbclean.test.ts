@@ -91,6 +91,15 @@ describe.each(DIALECTS)('job dbclean on %s', (dialect) => {
     expect(await countRows(t.knex, 'user_traffic_log')).toBe(11);
   });
 
+  it('jumps over gaps in the ids: one batch per range that holds rows, however sparse', async () => {
+    const ids = [5, 1_000_000, 1_000_050, 7_000_000_000];
+    await t.knex('detect_log').insert(ids.map((id, i) => ({ id, datetime: i === 2 ? CUTOFF : CUTOFF - 1 })));
+    const r = await cli();
+    expect(r.code).toBe(0);
+    expect(r.json().steps[0].data.tables.detect_log).toMatchObject({ deleted: 3, batches: 3 });
+    expect((await t.knex('detect_log').select('id')).map((x) => Number(x.id))).toEqual([1_000_050]);
+  });
+
   it('skips and lists a log table this install lacks', async () => {
     await seed();
     await t.knex.schema.dropTable('speedtest');
