@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import type { Knex } from 'knex';
 import type { Database } from '../db/connect.js';
@@ -16,7 +17,7 @@ export interface RunLock {
  */
 export async function acquireLock(db: Database, name: string): Promise<RunLock> {
   if (db.target.kind === 'sqlite') return acquireFileLock(`${db.target.filename}.${name.replace(/[^\w.-]/g, '_')}.lock`, name);
-  const lockName = `spanel:${db.target.database}:${name}`.slice(0, 64);
+  const lockName = serverLockName(db.target.database, name);
   const client = db.knex.client as { acquireConnection(): Promise<unknown>; releaseConnection(c: unknown): Promise<void> };
   const conn = await client.acquireConnection();
   const on = (sql: string, bindings: Knex.RawBinding[]) => db.knex.raw(sql, bindings).connection(conn);
@@ -41,6 +42,19 @@ export async function acquireLock(db: Database, name: string): Promise<RunLock> 
       }
     },
   };
+}
+
+/** GET_LOCK names longer than this are refused by MySQL 5.7+ and MariaDB. */
+const MAX_LOCK_NAME = 64;
+
+/**
+ * `spanel:<database>:<name>`; a database name too long for that is replaced by a digest of it,
+ * since cutting the string short could make two jobs (or two databases) share one lock.
+ */
+export function serverLockName(database: string, name: string): string {
+  const plain = `spanel:${database}:${name}`;
+  if (plain.length <= MAX_LOCK_NAME) return plain;
+  return `spanel:${createHash('sha256').update(database).digest('hex').slice(0, 24)}:${name}`.slice(0, MAX_LOCK_NAME);
 }
 
 /** A lock with no server behind it, for commands that run without one (payment confirm). */

@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { deleteInBatches } from '../../src/jobs/dbclean/delete-in-batches.js';
+import { deleteInBatches, nextSpan } from '../../src/jobs/dbclean/delete-in-batches.js';
 import { LOG_TABLES } from '../../src/jobs/dbclean/log-tables.js';
 import type { StepContext } from '../../src/runner/types.js';
 import { runCli } from '../helpers/cli.js';
@@ -8,11 +8,12 @@ import { DIALECTS, useTestDatabase } from '../helpers/db.js';
 import { NOW_ISO, UNIX, countRows } from './check.helpers.js';
 
 const CUTOFF = UNIX - 3 * 86_400;
+const FIXED_100 = { size: 100, targetMs: 0 };
 
 describe.each(DIALECTS)('job dbclean on %s', (dialect) => {
   const t = useTestDatabase(dialect);
   const cli = (args: string[] = [], env: Record<string, string> = {}) =>
-    runCli(['job', 'dbclean', '--now', NOW_ISO, '--json', ...args], { DATABASE_URL: t.url, DBCLEAN_BATCH_SIZE: '100', ...env });
+    runCli(['job', 'dbclean', '--now', NOW_ISO, '--json', ...args], { DATABASE_URL: t.url, DBCLEAN_BATCH_SIZE: '100', DBCLEAN_BATCH_MS: '0', ...env });
 
   beforeEach(async () => {
     for (const { table } of LOG_TABLES) if (await t.knex.schema.hasTable(table)) await t.knex(table).del();
@@ -83,10 +84,10 @@ describe.each(DIALECTS)('job dbclean on %s', (dialect) => {
       signal: abort.signal,
       log: { debug: () => abort.abort('SIGTERM') },
     } as unknown as StepContext;
-    const first = await deleteInBatches(ctx, 'user_traffic_log', 'log_time', CUTOFF, 100);
+    const first = await deleteInBatches(ctx, 'user_traffic_log', 'log_time', CUTOFF, FIXED_100);
     expect(first).toMatchObject({ deleted: 100, batches: 1, stopped: true });
     expect(await countRows(t.knex, 'user_traffic_log')).toBe(961);
-    const rest = await deleteInBatches({ ...ctx, signal: new AbortController().signal, log: pino({ level: 'silent' }) }, 'user_traffic_log', 'log_time', CUTOFF, 100);
+    const rest = await deleteInBatches({ ...ctx, signal: new AbortController().signal, log: pino({ level: 'silent' }) }, 'user_traffic_log', 'log_time', CUTOFF, FIXED_100);
     expect(rest).toMatchObject({ deleted: 950, batches: 10, stopped: false });
     expect(await countRows(t.knex, 'user_traffic_log')).toBe(11);
   });
@@ -100,6 +101,14 @@ describe.each(DIALECTS)('job dbclean on %s', (dialect) => {
     expect((await t.knex('detect_log').select('id')).map((x) => Number(x.id))).toEqual([1_000_050]);
   });
 
+  it('widens batches while they are quicker than DBCLEAN_BATCH_MS: 100, 200, 400, then the rest', async () => {
+    const kept = await seed();
+    const r = await cli([], { DBCLEAN_BATCH_MS: '60000' });
+    expect(r.code).toBe(0);
+    expect(r.json().steps[0].data.tables.user_traffic_log).toMatchObject({ deleted: 1050, batches: 4, widestBatch: 800 });
+    expect((await t.knex('user_traffic_log').select('id').orderBy('id')).map((x) => Number(x.id))).toEqual(kept);
+  });
+
   it('skips and lists a log table this install lacks', async () => {
     await seed();
     await t.knex.schema.dropTable('speedtest');
@@ -108,5 +117,23 @@ describe.each(DIALECTS)('job dbclean on %s', (dialect) => {
     expect(r.json().steps[0].skipped).toEqual(['speedtest']);
     expect(r.json().steps[0].counts).not.toHaveProperty('speedtest');
     expect(await countRows(t.knex, 'user_traffic_log')).toBe(11);
+  });
+});
+
+describe('dbclean batch width', () => {
+  const plan = { size: 10_000, targetMs: 500 };
+  it('scales towards the target time, at most doubling or halving, within a tenth and 20 times the size', () => {
+    expect(nextSpan(10_000, 250, plan)).toBe(20_000);
+    expect(nextSpan(10_000, 1, plan)).toBe(20_000);
+    expect(nextSpan(10_000, 400, plan)).toBe(12_500);
+    expect(nextSpan(10_000, 500, plan)).toBe(10_000);
+    expect(nextSpan(10_000, 800, plan)).toBe(6_250);
+    expect(nextSpan(10_000, 5_000, plan)).toBe(5_000);
+    expect(nextSpan(150_000, 10, plan)).toBe(200_000);
+    expect(nextSpan(1_500, 5_000, plan)).toBe(1_000);
+  });
+  it('stays at the size when DBCLEAN_BATCH_MS is 0', () => {
+    expect(nextSpan(10_000, 1, { size: 10_000, targetMs: 0 })).toBe(10_000);
+    expect(nextSpan(10_000, 60_000, { size: 10_000, targetMs: 0 })).toBe(10_000);
   });
 });

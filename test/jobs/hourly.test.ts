@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { loadSettings } from '../../src/config/load.js';
 import { HOURLY_TRAFFIC_CAP } from '../../src/jobs/hourly/traffic-cap.js';
@@ -11,7 +11,7 @@ import { snapshotServices } from '../../src/snapshots/services.js';
 import { runCli } from '../helpers/cli.js';
 import { DIALECTS, useTestDatabase } from '../helpers/db.js';
 import { dump, GiB, insertOrder, insertUser } from '../helpers/fixtures.js';
-import { useTestRedis } from '../helpers/redis.js';
+import { startPrivateRedis, useTestRedis, type PrivateRedis } from '../helpers/redis.js';
 
 const log = pino({ level: 'silent' });
 const NOW_ISO = '2026-11-24T18:05:00Z';
@@ -190,5 +190,68 @@ describe('hourly job with Redis (MariaDB)', () => {
     expect(r.error).toContain('traffic_lasthour snapshots for 3 users were not written');
     expect((await t.knex('paylist').where('id', order).first()).status).toBe(-1);
     expect(await keys()).toEqual([]);
+  });
+});
+
+/** The same failures with a real redis-server process that is shut down, not a cut client. */
+describe('hourly job when its Redis server stops (MariaDB, private redis-server)', () => {
+  const t = useTestDatabase('mysql');
+  let server: PrivateRedis;
+  const env = () => ({ DATABASE_URL: t.url, REDIS_URL: server.url, REDIS_KEY_PREFIX: 'p:' });
+  const stopServer: Step = {
+    name: 'stop-redis',
+    title: 'redis-server stops',
+    run: async () => {
+      await server.stop();
+      return { count: 0, changes: [] };
+    },
+  };
+  const runSpec = async (steps: (all: Step[]) => Step[]) => {
+    const spec = await jobSpec('hourly');
+    return runCommand(
+      { ...spec, steps: steps(spec.steps) },
+      { settings: loadSettings({ env: env(), cwd: '/' }).settings, log, database: t.db },
+      { dryRun: false, force: false, now: NOW, operator: 'tester' },
+    );
+  };
+
+  beforeEach(async () => {
+    server = await startPrivateRedis();
+    await t.knex('user').del();
+    await t.knex('paylist').del();
+  });
+  afterEach(async () => server.stop());
+
+  it('stopped before the run: exit 1 with one line, nothing changed, the run recorded as failed', async () => {
+    await insertUser(t.knex, { node_group: 2, t: T - 60, d: CAP + 5 });
+    await insertOrder(t.knex, { status: 0, datetime: 0 });
+    const before = { users: await dump(t.knex, 'user'), orders: await dump(t.knex, 'paylist') };
+    await server.stop();
+    const r = await runCli(['job', 'hourly', '--now', NOW_ISO], env());
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toContain(`spanel: cannot reach Redis at redis://127.0.0.1:${server.port}`);
+    expect({ users: await dump(t.knex, 'user'), orders: await dump(t.knex, 'paylist') }).toEqual(before);
+    expect(await t.knex('spanel_run').orderBy('id', 'desc').first()).toMatchObject({ command: 'job hourly', outcome: 'failed' });
+  });
+
+  it('stopped before the scan reads it: everything rolled back, exit 1', async () => {
+    await insertUser(t.knex, { node_group: 2, t: T - 60, d: 1 });
+    await insertOrder(t.knex, { status: 0, datetime: 0 });
+    const orders = await dump(t.knex, 'paylist');
+    const r = await runSpec(() => [staleOrders, stopServer, trafficCapStep(HOURLY_TRAFFIC_CAP)]);
+    expect(r).toMatchObject({ exitCode: 1, outcome: 'failed' });
+    expect(r.error).toMatch(/^reading traffic_lasthour snapshots from Redis at redis:\/\/127\.0\.0\.1:\d+ failed/);
+    expect(await dump(t.knex, 'paylist')).toEqual(orders);
+  });
+
+  it('stopped after the scan: the commit stands and the run says which snapshots are missing', async () => {
+    for (let i = 0; i < 2; i++) await insertUser(t.knex, { node_group: 3, t: T - 60, d: 1 });
+    const order = await insertOrder(t.knex, { status: 0, datetime: 0 });
+    const r = await runSpec((all) => [...all, stopServer]);
+    expect(r).toMatchObject({ exitCode: 1, outcome: 'partial' });
+    expect(r.error).toContain('traffic_lasthour snapshots for 2 users were not written');
+    expect((await t.knex('paylist').where('id', order).first()).status).toBe(-1);
+    expect(await t.knex('spanel_run').where('id', r.runId!).first()).toMatchObject({ outcome: 'partial' });
   });
 });

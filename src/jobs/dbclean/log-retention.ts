@@ -6,6 +6,7 @@ interface TableResult {
   deleted: number;
   batches: number;
   longestBatchMs: number;
+  widestBatch: number;
 }
 
 /**
@@ -23,11 +24,11 @@ export const logRetention: Step = {
     let stopped = false;
     for (const { table, column } of LOG_TABLES.filter((t) => present.has(t.table))) {
       if (ctx.dryRun) {
-        tables[table] = { deleted: await countOld(ctx, table, column, cutoff), batches: 0, longestBatchMs: 0 };
+        tables[table] = { deleted: await countOld(ctx, table, column, cutoff), batches: 0, longestBatchMs: 0, widestBatch: 0 };
         continue;
       }
-      const r = await deleteInBatches(ctx, table, column, cutoff, ctx.settings.dbcleanBatchSize);
-      tables[table] = { deleted: r.deleted, batches: r.batches, longestBatchMs: r.longestBatchMs };
+      const r = await deleteInBatches(ctx, table, column, cutoff, { size: ctx.settings.dbcleanBatchSize, targetMs: ctx.settings.dbcleanBatchMs });
+      tables[table] = { deleted: r.deleted, batches: r.batches, longestBatchMs: r.longestBatchMs, widestBatch: r.widestBatch };
       ctx.log.info({ table, ...tables[table] }, 'dbclean table done');
       if (r.stopped) {
         stopped = true;
@@ -49,6 +50,8 @@ export const logRetention: Step = {
       data: {
         cutoff,
         batchSize: ctx.settings.dbcleanBatchSize,
+        batchTargetMs: ctx.settings.dbcleanBatchMs,
+        widestBatch: results.reduce((m, r) => Math.max(m, r.widestBatch), 0),
         batches: results.reduce((n, r) => n + r.batches, 0),
         longestBatchMs: results.reduce((m, r) => Math.max(m, r.longestBatchMs), 0),
         tables,
