@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run bench -- [--users N] [--logs M]`: seeds a dedicated database, then measures each job
 // as spanel runs it (child process: wall time, peak RSS) against its floor (the same changes by
-// bare SQL), on the same restored state. See docs/performance.md.
+// bare SQL), on the same restored state. See README.md, "Performance".
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
