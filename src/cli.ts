@@ -3,6 +3,7 @@ import { Command, CommanderError, Option } from 'commander';
 import type { CommandContext, CommonOptions, Io } from './cli/context.js';
 import type { SettingName } from './config/settings.js';
 import { EXIT, isUserError } from './errors.js';
+import { parseId } from './util/ids.js';
 import { maskSecrets } from './util/mask.js';
 
 /**
@@ -96,7 +97,7 @@ Run "spanel <command> --help" for its options and an example.`,
     payment
       .command('confirm')
       .description('Mark an order paid, credit the payer and pay referral commission, exactly once')
-      .argument('<order>', 'paylist id of the order')
+      .argument('<order>', 'paylist id of the order', idArgument('order id'))
       .option('--tradeno <tradeno>', "the gateway's transaction number to record")
       .option('--allow-expired', 'also confirm an order that expired (status -1)')
       .option('--operator <name>', 'who confirms, for the money ledger (default: the invoking OS user)')
@@ -110,7 +111,7 @@ Run "spanel <command> --help" for its options and an example.`,
     referral
       .command('recover')
       .description("Take back a user's registration reward from whoever received it")
-      .argument('<user>', 'id of the referred user (works after the user row is gone)')
+      .argument('<user>', 'id of the referred user (works after the user row is gone)', idArgument('user id'))
       .option('--operator <name>', 'who recovers, for the money ledger (default: the invoking OS user)')
       .exitOverride(),
   )
@@ -170,6 +171,17 @@ Run "spanel <command> --help" for its options and an example.`,
     .action(action(async () => (await import('./commands/demo.js')).demoHandler, [], ['databaseUrl', 'redisUrl']));
 
   return program;
+}
+
+/**
+ * Checks an id while the arguments are parsed, before settings are loaded: "abc" is then
+ * refused as a bad id (exit 2, one line) even on a host whose configuration is incomplete.
+ */
+function idArgument(what: string): (raw: string) => string {
+  return (raw) => {
+    parseId(raw, what);
+    return raw;
+  };
 }
 
 /** --dry-run, --now, --json, --sample: the options of every command that changes data. */

@@ -44,3 +44,12 @@ describe.each(DIALECTS)('malformed ids on %s', (dialect) => {
     expect(await everything()).toEqual(before);
   });
 });
+
+describe('malformed ids without any configuration', () => {
+  it('are refused as bad ids, not as a missing DATABASE_URL', async () => {
+    for (const [cmd, what] of [[['payment', 'confirm'], 'order id'], [['referral', 'recover'], 'user id']] as const) {
+      const r = await runCli([...cmd, 'abc'], { DATABASE_URL: '' });
+      expect([r.code, r.stdout, r.stderr]).toEqual([2, '', `spanel: invalid ${what} "abc": expected a whole number from 1 to 2147483647\n`]);
+    }
+  });
+});
