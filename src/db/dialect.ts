@@ -8,8 +8,12 @@ export interface Dialect {
   readonly name: 'mysql' | 'sqlite';
   /** Locking read, so the rows sampled for a report are the rows the following UPDATE changes. */
   forUpdate<T extends Knex.QueryBuilder>(qb: T): T;
-  /** SQL for the seconds from DATETIME expression `earlier` to `later` (both panel-local). */
-  secondsBetween(later: string, earlier: string): string;
+  /**
+   * SQL for DATETIME expression `datetime` moved back by `seconds` (an SQL expression, truncated
+   * to whole seconds). Comparing a column with this, rather than taking the difference of two
+   * dates, keeps a zero date ('0000-00-00 00:00:00') "long ago" instead of NULL.
+   */
+  datetimeMinusSeconds(datetime: string, seconds: string): string;
   /** Which of `tables` exist in the connected database, in one query. */
   existingTables(db: Knex | Knex.Transaction, tables: readonly string[]): Promise<Set<string>>;
 }
@@ -17,7 +21,7 @@ export interface Dialect {
 const mysql: Dialect = {
   name: 'mysql',
   forUpdate: (qb) => qb.forUpdate() as typeof qb,
-  secondsBetween: (later, earlier) => `TIMESTAMPDIFF(SECOND, ${earlier}, ${later})`,
+  datetimeMinusSeconds: (datetime, seconds) => `DATE_SUB(${datetime}, INTERVAL CAST(${seconds} AS SIGNED) SECOND)`,
   async existingTables(db, tables) {
     if (tables.length === 0) return new Set();
     const rows: { name: string }[] = await db
@@ -33,7 +37,7 @@ const sqlite: Dialect = {
   name: 'sqlite',
   // SQLite has one writer at a time and the transaction holds it: reads are already stable.
   forUpdate: (qb) => qb,
-  secondsBetween: (later, earlier) => `(strftime('%s', ${later}) - strftime('%s', ${earlier}))`,
+  datetimeMinusSeconds: (datetime, seconds) => `datetime(${datetime}, printf('%+d seconds', -round(${seconds})))`,
   async existingTables(db, tables) {
     if (tables.length === 0) return new Set();
     const rows: { name: string }[] = await db

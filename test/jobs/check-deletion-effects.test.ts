@@ -133,16 +133,18 @@ describe.each(DIALECTS)('check step 3, deleting accounts, on %s', (dialect) => {
     const refused = await cli([], { MAX_DELETE_PER_RUN: '2' });
     expect(refused.code).toBe(1);
     expect(refused.json().error).toBe(
-      '3 accounts qualify for deletion, more than MAX_DELETE_PER_RUN=2: nothing was changed; review with --dry-run, then rerun with --force or raise MAX_DELETE_PER_RUN',
+      '3 accounts qualify for deletion, more than MAX_DELETE_PER_RUN=2: nothing was changed; list them with --dry-run --force, then rerun with --force or raise MAX_DELETE_PER_RUN',
     );
     expect(await Promise.all(tables.map((x) => dump(t.knex, x)))).toEqual(before);
 
+    // A dry run predicts exactly that; with --force it lists what --force would delete.
     const dry = await cli(['--dry-run'], { MAX_DELETE_PER_RUN: '2' });
-    expect(dry.code).toBe(0);
-    const dryStep = dry.json().steps.find((s: { name: string }) => s.name === 'expired-accounts');
+    expect([dry.code, dry.json().outcome, dry.json().error]).toEqual([1, 'failed', refused.json().error]);
+    const dryForced = await cli(['--dry-run', '--force'], { MAX_DELETE_PER_RUN: '2' });
+    expect(dryForced.code).toBe(0);
+    const dryStep = dryForced.json().steps.find((s: { name: string }) => s.name === 'expired-accounts');
     expect(dryStep.count).toBe(3);
-    expect(dryStep.notes[0]).toMatch(/^3 accounts qualify for deletion, more than MAX_DELETE_PER_RUN=2: a real run would refuse/);
-    expect(dryStep.data).toEqual({ qualifying: 3, cap: 2, wouldRefuse: true });
+    expect(dryStep.data).toEqual({ qualifying: 3, cap: 2 });
     expect(await Promise.all(tables.map((x) => dump(t.knex, x)))).toEqual(before);
 
     const atCap = await cli([], { MAX_DELETE_PER_RUN: '3' });

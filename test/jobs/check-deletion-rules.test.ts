@@ -130,4 +130,27 @@ describe.each(DIALECTS)('check step 3, deletion rules, on %s', (dialect) => {
     const { deleted } = await deletedOf({ a: {}, b: { class: 1 }, c: { money: '100.00' } });
     expect(deleted).toEqual([]);
   });
+
+  it.runIf(dialect === 'mysql')('rule a: a zero expire_in (0000-00-00) is long past, with or without a balance', async () => {
+    const ids = [await insertUser(t.knex, { ...ACTIVE, class: 1 }), await insertUser(t.knex, { ...ACTIVE, class: 1, money: '1.00' })];
+    const rich = await insertUser(t.knex, { ...ACTIVE, class: 1, money: '1000000.00' });
+    await t.knex('user').whereIn('id', [...ids, rich]).update({ expire_in: '0000-00-00 00:00:00' });
+    const result = await run([expiredAccounts]);
+    expect(result.error).toBeNull();
+    expect((await t.knex('user').select('id')).map((r) => Number(r.id))).toEqual([rich]);
+  });
+
+  // Last: it makes the columns nullable, as some panels have them.
+  it.runIf(dialect === 'mysql')('rules b and c: a NULL check-in or traffic time means never; a NULL reg_date deletes nobody', async () => {
+    await t.knex.raw('ALTER TABLE user MODIFY last_check_in_time INT NULL, MODIFY t INT NULL, MODIFY reg_date DATETIME NULL');
+    const old = panelLocal(-40 * DAY);
+    const { deleted, reasons } = await deletedOf({
+      neverCheckedIn: { last_check_in_time: null, reg_date: old },
+      neverUsed: { t: null, reg_date: old },
+      unknownAge: { last_check_in_time: null, t: null, reg_date: null },
+      recent: { last_check_in_time: null, reg_date: panelLocal(-DAY) },
+    });
+    expect(deleted).toEqual(['neverCheckedIn', 'neverUsed']);
+    expect(reasons).toEqual({ neverCheckedIn: 'rule b', neverUsed: 'rule c' });
+  });
 });

@@ -87,6 +87,24 @@ describe.each(DIALECTS)('check step 4, negative balance, on %s', (dialect) => {
     expect(dry.steps[0]!.counts).toEqual(real.steps[0]!.counts);
   });
 
+  it('disables only the users negative when it starts: a referrer the recovery pushes below 0 waits for the next run, whatever its id', async () => {
+    const low = await insertUser(t.knex, { ...ACTIVE, money: '0.50', score: 100 });
+    const a = await insertUser(t.knex, { ...ACTIVE, money: '-1.00', score: 50, ref_by: low });
+    const b = await insertUser(t.knex, { ...ACTIVE, money: '-1.00', score: 50 });
+    const high = await insertUser(t.knex, { ...ACTIVE, money: '0.50', score: 100 });
+    await t.knex('user').where('id', b).update({ ref_by: high });
+    await t.knex('payback').insert([
+      { total: '-1.00', userid: a, ref_by: low, ref_get: '5.00', datetime: 1, callback: 0 },
+      { total: '-1.00', userid: b, ref_by: high, ref_get: '5.00', datetime: 1, callback: 0 },
+    ]);
+    const result = await run([negativeBalance]);
+    expect(result.steps[0]!.counts).toEqual({ disabled: 2, 'ref_by cleared': 2, 'rewards recovered': 2 });
+    for (const id of [low, high]) expect(await row(id)).toMatchObject({ enable: 1, money: '-4.50', ban_times: 1, score: 100 });
+    const next = await run([negativeBalance]);
+    expect(next.steps[0]!.counts).toEqual({ disabled: 2, 'ref_by cleared': 0, 'rewards recovered': 0 });
+    for (const id of [low, high]) expect(await row(id)).toMatchObject({ enable: 0, score: 99 });
+  });
+
   it('handles more users than one batch, with a bounded sample', async () => {
     const rows = Array.from({ length: 520 }, (_, i) => ({ email: `neg${i}@example.com`, money: '-1.00', enable: 1, score: 100, node_group: 2, reg_date: '2026-01-01 00:00:00' }));
     for (let i = 0; i < rows.length; i += 100) await t.knex('user').insert(rows.slice(i, i + 100));

@@ -32,13 +32,8 @@ export function deletionRules(ctx: StepContext): DeletionRule[] {
       where: (qb) =>
         qb
           .where('expire_in', '<', clock.panelLocal(-days * DAY))
-          // Named bindings: the dialects put the two operands of secondsBetween in different orders.
-          .whereRaw(`${ctx.dialect.secondsBetween(':now', ':expireIn:')} > :money: * :grace`, {
-            now: clock.panelLocal(),
-            expireIn: 'expire_in',
-            money: 'money',
-            grace: GRACE_PER_MONEY_UNIT,
-          }),
+          // now − expire_in > money × 30 days, as expire_in < now − money × 30 days.
+          .whereRaw(`?? < ${ctx.dialect.datetimeMinusSeconds('?', '?? * ?')}`, ['expire_in', clock.panelLocal(), 'money', GRACE_PER_MONEY_UNIT]),
     });
   }
   if (s.autoCleanUncheckDays > 0) rules.push({ name: 'b', where: idleFreeAccount(ctx, 'last_check_in_time', s.autoCleanUncheckDays) });
@@ -60,9 +55,11 @@ export function deletionRules(ctx: StepContext): DeletionRule[] {
  */
 function idleFreeAccount(ctx: StepContext, activity: 'last_check_in_time' | 't', days: number): Where {
   const { clock, settings } = ctx;
+  // A NULL activity time means "never" (the PHP panel reads it as 0); a NULL reg_date matches
+  // nothing, so an account whose age is unknown is never deleted for being old.
   return (qb) =>
     qb
-      .where(activity, '<', clock.unix - days * DAY)
+      .where((never) => never.where(activity, '<', clock.unix - days * DAY).orWhereNull(activity))
       .where('reg_date', '<', clock.panelLocal(-days * DAY))
       .where('class', 0)
       .where('money', '<=', settings.autoCleanMinMoney);

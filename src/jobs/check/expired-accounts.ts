@@ -28,14 +28,13 @@ export const expiredAccounts: Step = {
     await recoverReferred(ctx, archive.archived, tally);
     const deleted = await deleteArchived(ctx, archive.archived);
     const notes = recoveryNotes(tally);
-    if (ctx.dryRun && overCap(ctx, archive.count)) notes.unshift(dryRunCapNote(ctx, archive.count));
     return {
       count: deleted.counts.user ?? 0,
       counts: { ...deleted.counts, [ARCHIVE_TABLE]: archive.count, 'rewards recovered': tally.count },
       changes: [...archive.changes, ...tally.changes],
       notes,
       ...(deleted.skipped.length ? { skipped: deleted.skipped } : {}),
-      data: { qualifying: archive.count, cap: ctx.settings.maxDeletePerRun, wouldRefuse: ctx.dryRun && overCap(ctx, archive.count) },
+      data: { qualifying: archive.count, cap: ctx.settings.maxDeletePerRun },
     };
   },
 };
@@ -44,17 +43,15 @@ const overCap = (ctx: StepContext, n: number): boolean => n > ctx.settings.maxDe
 
 function capMessage(ctx: StepContext, n: number): string {
   const cap = ctx.settings.maxDeletePerRun;
-  return `${n} accounts qualify for deletion, more than MAX_DELETE_PER_RUN=${cap}: nothing was changed; review with --dry-run, then rerun with --force or raise MAX_DELETE_PER_RUN`;
+  return `${n} accounts qualify for deletion, more than MAX_DELETE_PER_RUN=${cap}: nothing was changed; list them with --dry-run --force, then rerun with --force or raise MAX_DELETE_PER_RUN`;
 }
 
-function dryRunCapNote(ctx: StepContext, n: number): string {
-  const cap = ctx.settings.maxDeletePerRun;
-  return `${n} accounts qualify for deletion, more than MAX_DELETE_PER_RUN=${cap}: a real run would refuse and change nothing; listed here is what --force would delete`;
-}
-
-/** A real run refuses (the runner rolls back every step); a dry run reports what would go. */
+/**
+ * Refuses (the runner rolls back every step). A dry run refuses too, so that it predicts the
+ * real run exactly; `--dry-run --force` lists what --force would delete.
+ */
 function refuseOverCap(ctx: StepContext, n: number): void {
-  if (overCap(ctx, n) && !ctx.dryRun) throw new OperationError(capMessage(ctx, n));
+  if (overCap(ctx, n)) throw new OperationError(capMessage(ctx, n));
 }
 
 /** Archived users with a referrer whose score is below 32, in keyset batches of the archive. */

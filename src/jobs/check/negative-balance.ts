@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { reportedUpdate } from '../../runner/changes.js';
-import type { RowChange, Step, StepContext } from '../../runner/types.js';
+import type { RowChange, Step } from '../../runner/types.js';
 import { USER_BATCH } from './archive-users.js';
 import { emptyTally, recoverInto, recoveryNotes } from './reward-recovery.js';
 
@@ -8,56 +8,47 @@ import { emptyTally, recoverInto, recoveryNotes } from './reward-recovery.js';
 const KEEP_REFERRAL_MIN_SCORE = 64;
 
 /**
- * SPEC §3 check step 4. The users are taken in keyset batches of ids, so that "those of them"
- * (the users this step disabled, not any user that happens to match afterwards) is exactly the
- * batch: one UPDATE per batch disables them, then one SELECT picks those left with score < 64
- * and a referrer for recovery and a second UPDATE clears their ref_by.
+ * SPEC §3 check step 4, in two phases so that "those of them" is exactly the users this step
+ * disabled. One UPDATE disables every negative balance first; only then are rewards recovered,
+ * which can push a referrer below zero: that referrer is left for the next run (10 minutes
+ * later) whatever its id, instead of being caught by this run only when its id happens to come
+ * after the batch that debited it.
  */
 export const negativeBalance: Step = {
   name: 'negative-balance',
   title: 'Negative balance',
   async run(ctx) {
     const warning = `${ctx.clock.warningStamp()} account disabled: the balance is negative`;
+    const off = await reportedUpdate(ctx, {
+      table: 'user',
+      where: (qb) => qb.where('money', '<', 0).where('enable', 1),
+      set: disableSet(ctx.trx, warning),
+      columns: ['enable', 'warming', 'ban_times', 'score', 'node_group'],
+    });
+
+    // The users just disabled carry this run's warning. (One disabled by an earlier run in the
+    // same second has had its ref_by cleared already, so it cannot match again.)
+    const losing = (qb: Knex.QueryBuilder) =>
+      qb.where('enable', 0).where('warming', warning).where('score', '<', KEEP_REFERRAL_MIN_SCORE).whereNot('ref_by', 0);
     const tally = emptyTally();
-    const changes: RowChange[] = [];
-    let disabled = 0;
-    let cleared = 0;
     let last = 0;
     for (;;) {
-      const batch: { id: unknown }[] = await ctx.dialect.forUpdate(
-        ctx.trx('user').select('id').where('money', '<', 0).where('enable', 1).where('id', '>', last).orderBy('id', 'asc').limit(USER_BATCH),
-      );
+      const batch: { id: unknown }[] = await ctx.trx('user').select('id').where(losing).where('id', '>', last).orderBy('id', 'asc').limit(USER_BATCH);
       if (batch.length === 0) break;
       const ids = batch.map((r) => Number(r.id));
-      const sampling = { ...ctx, sampleSize: Math.max(0, ctx.sampleSize - changes.length) };
-      const shown = changes.length;
-      const off = await reportedUpdate(sampling, {
-        table: 'user',
-        where: (qb) => qb.whereIn('id', ids),
-        set: disableSet(ctx.trx, warning),
-        columns: ['enable', 'warming', 'ban_times', 'score', 'node_group'],
-      });
-      disabled += off.count;
-      changes.push(...off.changes);
-
-      const losing: { id: unknown }[] = await ctx.trx('user').select('id').whereIn('id', ids).where('score', '<', KEEP_REFERRAL_MIN_SCORE).where('ref_by', '<>', 0);
-      const losingIds = losing.map((r) => Number(r.id));
-      await recoverInto(ctx, tally, losingIds, 'check: negative balance');
-      if (losingIds.length > 0) {
-        // Sampling as many as were just shown covers every shown user among them.
-        const unlinked = await reportedUpdate(
-          { ...ctx, sampleSize: changes.length - shown },
-          { table: 'user', where: (qb) => qb.whereIn('id', losingIds), set: { ref_by: 0 }, columns: ['ref_by'] },
-        );
-        cleared += unlinked.count;
-        mergeInto(changes, unlinked.changes);
-      }
+      await recoverInto(ctx, tally, ids, 'check: negative balance');
       last = ids[ids.length - 1]!;
     }
+    // Sampling as many as were shown above covers every shown user among them.
+    const unlinked = await reportedUpdate(
+      { ...ctx, sampleSize: off.changes.length },
+      { table: 'user', where: losing, set: { ref_by: 0 }, columns: ['ref_by'] },
+    );
+    mergeInto(off.changes, unlinked.changes);
     return {
-      count: disabled,
-      counts: { disabled, 'ref_by cleared': cleared, 'rewards recovered': tally.count },
-      changes: [...changes, ...tally.changes],
+      count: off.count,
+      counts: { disabled: off.count, 'ref_by cleared': unlinked.count, 'rewards recovered': tally.count },
+      changes: [...off.changes, ...tally.changes],
       notes: recoveryNotes(tally),
     };
   },
