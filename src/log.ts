@@ -1,20 +1,19 @@
 import type { Logger } from 'pino';
 import { maskSecrets } from './util/mask.js';
 
-/** pino JSON logs on stderr (stdout is the command's report). Every message is masked. */
+/**
+ * pino JSON logs on stderr (stdout is the command's report). Every line is masked as a whole,
+ * after serialisation: masking the log object instead (a JSON round-trip) would turn an Error
+ * into {} and lose its message and stack.
+ */
 export async function createLogger(level: string, stream: NodeJS.WritableStream = process.stderr): Promise<Logger> {
   const { pino } = await import('pino');
   return pino(
     {
       level,
       base: { pid: process.pid, name: 'spanel' },
-      hooks: {
-        logMethod(args, method) {
-          method.apply(this, args.map((a) => (typeof a === 'string' ? maskSecrets(a) : a)) as Parameters<typeof method>);
-        },
-      },
-      formatters: { log: (obj) => JSON.parse(maskSecrets(JSON.stringify(obj))) as Record<string, unknown> },
-      serializers: { err: (e: Error) => ({ type: e?.name, message: maskSecrets(String(e?.message)), stack: e?.stack ? maskSecrets(e.stack) : undefined }) },
+      hooks: { streamWrite: maskSecrets },
+      serializers: { err: pino.stdSerializers.err, error: pino.stdSerializers.err },
     },
     stream as unknown as import('pino').DestinationStream,
   );

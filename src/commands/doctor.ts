@@ -1,5 +1,6 @@
 import type { CommandContext } from '../cli/context.js';
 import { openDatabase, type Database } from '../db/connect.js';
+import { describeNonTransactional, nonTransactionalTables } from '../db/engines.js';
 import { pendingMigrations } from '../db/migrations.js';
 import { closeRedis, openRedis } from '../redis/connect.js';
 import { Clock } from '../time/clock.js';
@@ -80,6 +81,9 @@ async function checkDatabase(db: Database, add: (c: string, l: Level, d: string)
     const skew = Number(t?.now) - Date.now() / 1000;
     const level: Level = Math.abs(skew) > SKEW_FAIL_S ? 'fail' : Math.abs(skew) > SKEW_WARN_S ? 'warn' : 'ok';
     add('clock skew', level, `database clock is ${skew >= 0 ? 'ahead of' : 'behind'} this host by ${Math.abs(skew).toFixed(3)} s${level === 'ok' ? '' : ': run NTP (chrony/systemd-timesyncd) on both hosts'}`);
+    const found = await nonTransactionalTables(db);
+    if (found.size) add('table engines', 'fail', describeNonTransactional(found));
+    else add('table engines', 'ok', 'panel tables are transactional (InnoDB)');
   } else {
     add('database server', 'info', `embedded SQLite at ${db.target.kind === 'sqlite' ? db.target.filename : ''} (single host)`);
   }
@@ -96,9 +100,11 @@ async function checkDatabase(db: Database, add: (c: string, l: Level, d: string)
 
 async function missingPrivileges(db: Database): Promise<string[]> {
   const grantee = `CONCAT("'", SUBSTRING_INDEX(CURRENT_USER(), '@', 1), "'@'", SUBSTRING_INDEX(CURRENT_USER(), '@', -1), "'")`;
+  // A database-level grant names a pattern, not a name: phpMyAdmin writes `db\_name`.*, others
+  // use % or _ wildcards. LIKE applies the same rules MySQL applies to the grant.
   const [rows] = (await db.knex.raw(
     `SELECT privilege_type AS p FROM information_schema.user_privileges WHERE grantee = ${grantee}
-     UNION SELECT privilege_type FROM information_schema.schema_privileges WHERE grantee = ${grantee} AND table_schema = DATABASE()`,
+     UNION SELECT privilege_type FROM information_schema.schema_privileges WHERE grantee = ${grantee} AND DATABASE() LIKE table_schema`,
   )) as [{ p: string }[]];
   const have = new Set(rows.map((r) => r.p.toUpperCase()));
   return NEEDED_PRIVILEGES.filter((p) => !have.has(p));

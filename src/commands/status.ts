@@ -1,7 +1,7 @@
 import type { CommandContext } from '../cli/context.js';
 import { openDatabase } from '../db/connect.js';
 import { EXIT, OperationError } from '../errors.js';
-import { formatAge, jobStatuses, type StatusReport } from '../ops/job-status.js';
+import { formatAge, jobStatuses, type RunSummary, type StatusReport } from '../ops/job-status.js';
 import { RUN_TABLE } from '../runner/history.js';
 
 /**
@@ -38,11 +38,11 @@ export function renderStatus(r: StatusReport): string {
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
   const out = [`spanel status, now ${r.nowPanelLocal} ${r.timezone}`, line(header), ...rows.map(line)];
 
-  const withSteps = r.jobs.filter((j) => j.lastRun?.steps.length);
-  if (withSteps.length) {
-    out.push('', 'Rows changed by the last run:');
-    for (const j of withSteps) out.push(`  ${j.job.padEnd(8)} ${j.lastRun!.steps.map((s) => `${s.name} ${s.count}`).join(', ')}`);
-  }
+  const changed = r.jobs.flatMap((j) => {
+    const what = j.lastRun && changedBy(j.lastRun);
+    return what ? [`  ${j.job.padEnd(8)} ${what}`] : [];
+  });
+  if (changed.length) out.push('', 'Rows changed by the last run:', ...changed);
   const running = r.jobs.filter((j) => j.running);
   for (const j of running) out.push(`  ${j.job} is running now: run #${j.running!.id} on ${j.running!.host} since ${j.running!.startedAtPanelLocal}`);
 
@@ -54,4 +54,13 @@ export function renderStatus(r: StatusReport): string {
     for (const j of bad) for (const p of j.problems) out.push(`  ${j.job}: ${p}`);
   }
   return out.join('\n');
+}
+
+/** What the last run left changed: step counts only when it committed them. */
+function changedBy(run: RunSummary): string | null {
+  const how = run.outcome === 'interrupted' ? 'was interrupted' : 'failed';
+  if (run.rolledBack) return `nothing: it ${how} and was rolled back`;
+  if (run.steps.length) return run.steps.map((s) => `${s.name} ${s.count}`).join(', ');
+  if (run.outcome === 'failed' || run.outcome === 'interrupted') return `not counted: it ${how}; the batches it committed before are kept`;
+  return null;
 }

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import { ConfigError } from '../errors.js';
+import { maskSecrets, maskUrl } from '../util/mask.js';
 import { SETTINGS, type SettingName, type Settings } from './settings.js';
 
 export type Env = Record<string, string | undefined>;
@@ -45,11 +46,19 @@ export function loadSettings(opts: LoadOptions): { settings: Settings; envFile: 
         out[key] = '';
         continue;
       }
-      problems.push(`${d.env}=${JSON.stringify(given ? raw : d.default)} is invalid: expected ${what}`);
+      problems.push(`${d.env}=${JSON.stringify(shown(d, given ? raw : d.default))} is invalid: expected ${what}`);
     }
   }
   if (problems.length) throw new ConfigError(problems);
   return { settings: out as Settings, envFile };
+}
+
+/**
+ * A rejected value as the error may echo it. A URL setting is masked whole: when dotenv cut its
+ * password at '#', no '@' is left to tell where the password ends.
+ */
+function shown(d: { secretUrl?: boolean }, value: string): string {
+  return d.secretUrl ? maskUrl(value) : maskSecrets(value);
 }
 
 function readEnvFile(opts: LoadOptions): { env: Env; envFile: string | null } {

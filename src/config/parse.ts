@@ -91,10 +91,16 @@ export const text: Parser<string> = (raw) => raw;
 
 export const optionalText: Parser<string | null> = (raw) => (raw.trim() === '' ? null : raw.trim());
 
-/** "90", "90s", "30m", "26h", "8d" → seconds. */
+/**
+ * "90", "90s", "30m", "26h", "8d" → seconds, at least 1: a zero ping timeout would abort every
+ * ping at once, and a zero overdue limit would report a job overdue right after it succeeded.
+ */
 export const duration: Parser<number> = (raw) => {
+  const what = 'a duration of at least 1s, such as 90s, 30m, 26h or 8d';
   const m = /^(\d+)\s*([smhd]?)$/.exec(raw.trim());
-  if (!m) throw 'a duration such as 90s, 30m, 26h or 8d';
+  if (!m) throw what;
   const unit = { '': 1, s: 1, m: 60, h: 3600, d: 86400 }[m[2] as '' | 's' | 'm' | 'h' | 'd'];
-  return Number(m[1]) * unit;
+  const seconds = Number(m[1]) * unit;
+  if (!Number.isSafeInteger(seconds) || seconds < 1) throw what;
+  return seconds;
 };

@@ -12,14 +12,16 @@ interface Def<T> {
   help: string;
   /** A setting only some commands need: validated only when present or when required. */
   required?: boolean;
+  /** A URL that may carry a password: a configuration error shows it masked, never raw. */
+  secretUrl?: boolean;
 }
 
 const def = <T>(d: Def<T>): Def<T> => d;
 
 export const SETTINGS = {
-  databaseUrl: def({ env: 'DATABASE_URL', default: '', parse: p.databaseUrl, required: true,
+  databaseUrl: def({ env: 'DATABASE_URL', default: '', parse: p.databaseUrl, required: true, secretUrl: true,
     help: 'Panel database URL, e.g. mysql://spanel@127.0.0.1:3306/sspanel (a password goes after the user: spanel:SECRET@…; sqlite:PATH for the embedded database)' }),
-  redisUrl: def({ env: 'REDIS_URL', default: '', parse: p.redisUrl,
+  redisUrl: def({ env: 'REDIS_URL', default: '', parse: p.redisUrl, secretUrl: true,
     help: 'Redis for traffic snapshots; empty keeps them in the spanel_traffic_snapshot table' }),
   redisKeyPrefix: def({ env: 'REDIS_KEY_PREFIX', default: '', parse: p.text,
     help: 'Prefix of snapshot keys; "ssp:" matches the PHP panel' }),

@@ -72,9 +72,22 @@ export function knexConfig(target: DatabaseTarget): Knex.Config {
       supportBigNumbers: true,
       bigNumberStrings: true,
     },
-    pool: { min: 0, max: 4 },
+    pool: { min: 0, max: 4, afterCreate: allowPanelZeroDates },
     acquireConnectionTimeout: CONNECT_TIMEOUT_MS + 2000,
   };
+}
+
+/**
+ * Old panels declare DATETIME columns with DEFAULT '0000-00-00 00:00:00'. Under MySQL 5.7/8's
+ * default sql_mode (NO_ZERO_DATE, NO_ZERO_IN_DATE) any ALTER of such a table fails with
+ * "Invalid default value", so `spanel migrate` could not add a column. spanel never writes a
+ * zero date itself, so its sessions drop just those two modes and keep the rest (strictness
+ * included).
+ */
+const RELAX_ZERO_DATES = `SET SESSION sql_mode = TRIM(BOTH ',' FROM REPLACE(REPLACE(CONCAT(',', @@SESSION.sql_mode, ','), ',NO_ZERO_IN_DATE,', ','), ',NO_ZERO_DATE,', ','))`;
+
+function allowPanelZeroDates(conn: { query(sql: string, cb: (err: Error | null) => void): void }, done: (err: Error | null, conn: unknown) => void): void {
+  conn.query(RELAX_ZERO_DATES, (err) => done(err, conn));
 }
 
 function describeConnectError(safeUrl: string, target: DatabaseTarget, err: unknown): string {

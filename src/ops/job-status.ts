@@ -18,6 +18,17 @@ export type StatusJob = (typeof STATUS_JOBS)[number];
  */
 export const MAX_RUN_SECONDS: Record<StatusJob, number> = { daily: 3600, hourly: 1800, check: 1200, dbclean: 6 * 3600 };
 
+/**
+ * Jobs whose steps commit their own batches (mode "batched" in the job registry): a failure keeps
+ * what they committed before it. Every other job runs in one transaction that a failure undoes.
+ */
+export const BATCHED_JOBS: ReadonlySet<StatusJob> = new Set(['dbclean']);
+
+/** Outcomes whose changes were committed, so their step counts are rows really changed. */
+const COMMITTED = new Set(['success', 'partial']);
+/** Outcomes of a run that stopped before committing. */
+const STOPPED = new Set(['failed', 'interrupted']);
+
 export interface RunSummary {
   id: number;
   outcome: string;
@@ -28,6 +39,9 @@ export interface RunSummary {
   host: string;
   pid: number;
   error: string | null;
+  /** A failed or interrupted run of a one-transaction job: nothing it did was kept. */
+  rolledBack: boolean;
+  /** Rows changed per step: only for a run that committed (success, partial), else empty. */
   steps: { name: string; count: number; counts?: Record<string, number>; skipped?: string[] }[];
 }
 
@@ -88,7 +102,7 @@ async function jobStatus(db: Knex, job: StatusJob, limit: number, tz: string, no
   let state = 'never-run';
   const problems: string[] = [];
   if (newest) {
-    const summary = summarise(newest, tz);
+    const summary = summarise(newest, job, tz);
     if (summary.outcome !== 'running') {
       lastRun = summary;
       state = summary.outcome;
@@ -101,7 +115,7 @@ async function jobStatus(db: Knex, job: StatusJob, limit: number, tz: string, no
       } else {
         running = summary;
         const finished = await latest((qb) => qb.whereNot('outcome', 'running'));
-        lastRun = finished ? summarise(finished, tz) : null;
+        lastRun = finished ? summarise(finished, job, tz) : null;
         state = lastRun ? lastRun.outcome : 'running';
       }
     }
@@ -166,12 +180,13 @@ function processAlive(pid: number): boolean {
   }
 }
 
-function summarise(row: Row, tz: string): RunSummary {
+function summarise(row: Row, job: StatusJob, tz: string): RunSummary {
   const started = Number(row.started_at);
+  const outcome = String(row.outcome);
   const finished = row.finished_at === null || row.finished_at === undefined ? null : Number(row.finished_at);
   return {
     id: Number(row.id),
-    outcome: String(row.outcome),
+    outcome,
     startedAt: new Date(started).toISOString(),
     startedAtPanelLocal: new Clock(new Date(started), tz).panelLocal(),
     finishedAt: finished === null ? null : new Date(finished).toISOString(),
@@ -179,7 +194,9 @@ function summarise(row: Row, tz: string): RunSummary {
     host: String(row.host),
     pid: Number(row.pid),
     error: row.error === null || row.error === undefined ? null : String(row.error),
-    steps: parseSteps(row.steps),
+    rolledBack: STOPPED.has(outcome) && !BATCHED_JOBS.has(job),
+    // A stopped run records the counts of the steps it got through, but they were not kept.
+    steps: COMMITTED.has(outcome) ? parseSteps(row.steps) : [],
   };
 }
 

@@ -1,6 +1,7 @@
 import { recordMoneyChanges, type MoneyChange } from '../ledger/ledger.js';
 import { cents, formatMoney, money, type Money } from '../ledger/money.js';
 import type { RowChange, Step, StepContext } from '../runner/types.js';
+import { addMoneySql, assertBalanceFits } from './balance-limit.js';
 import { orderReference, type ConfirmState } from './state.js';
 
 /** One level of the referral walk, as reported (notes and --json). */
@@ -61,6 +62,7 @@ export function payCommission(state: ConfirmState): Step {
           levels.push({ level, referrer, outcome: 'skipped', reason: skip });
           continue;
         }
+        assertBalanceFits(state.orderId, referrer, row.money, commission, 'commission');
         const after = row.money.plus(commission);
         await pay(ctx, state, referrer, commission);
         ledger.push({ userId: referrer, before: row.money, after, reason: 'commission', reference: orderReference(state.orderId) });
@@ -100,7 +102,7 @@ async function lockUser(ctx: StepContext, id: number): Promise<{ money: Money; e
 }
 
 async function pay(ctx: StepContext, state: ConfirmState, referrer: number, commission: Money): Promise<void> {
-  await ctx.trx('user').where('id', referrer).update({ money: ctx.trx.raw('?? + CAST(? AS DECIMAL(12,2))', ['money', formatMoney(commission)]) });
+  await ctx.trx('user').where('id', referrer).update({ money: ctx.trx.raw(addMoneySql, ['money', formatMoney(commission)]) });
   await ctx.trx('payback').insert({
     total: formatMoney(state.won!.total),
     userid: state.payer!.id,

@@ -15,6 +15,8 @@ export function confirmSpec(orderId: number, opts: { tradeno?: string | null; al
     command: 'payment confirm',
     lockName: null,
     steps: [markPaid(state), creditPayer(state), payCommission(state)],
+    // A deadlock retry starts from nothing: what an earlier attempt learned was rolled back.
+    reset: () => void Object.assign(state, newConfirmState(orderId, opts)),
     args: { order: orderId, tradeno: state.tradeno, allowExpired: state.allowExpired },
   };
 }

@@ -1,5 +1,5 @@
 import { OperationError } from '../errors.js';
-import { formatMoney, money } from '../ledger/money.js';
+import { formatMoney, money, type Money } from '../ledger/money.js';
 import type { RowChange, Step, StepContext, StepOutcome } from '../runner/types.js';
 import { ORDER_EXPIRED, ORDER_PAID, ORDER_UNPAID, type ConfirmState } from './state.js';
 
@@ -16,10 +16,7 @@ export function markPaid(state: ConfirmState): Step {
       const id = state.orderId;
       const order = await readOrder(ctx, id, false);
       if (!order) throw new OperationError(`order #${id} does not exist (no paylist row with this id): nothing changed`);
-      const total = money(order.total);
-      if (total.lte(0)) {
-        throw new OperationError(`order #${id} has total ${formatMoney(total)}: only an order with a positive total can be confirmed`);
-      }
+      assertPositiveTotal(id, money(order.total));
       if (order.status === ORDER_PAID) return alreadyPaid(id, 'already paid');
       assertConfirmable(id, order.status, state.allowExpired);
 
@@ -34,9 +31,13 @@ export function markPaid(state: ConfirmState): Step {
         throw new OperationError(`order #${id} changed while it was being confirmed: nothing changed, try again`);
       }
 
-      // We hold the row's lock now: take payer and amount from the version we just updated.
+      // We hold the row's lock now: take payer and amount from the version we just updated, and
+      // check the amount again, since the first read was unlocked and the total may have changed
+      // since (throwing rolls back the status change).
       const paid = (await readOrder(ctx, id, true))!;
-      state.won = { payerId: paid.userid, total: money(paid.total) };
+      const total = money(paid.total);
+      assertPositiveTotal(id, total);
+      state.won = { payerId: paid.userid, total };
       const change: RowChange = {
         table: 'paylist',
         id,
@@ -48,8 +49,8 @@ export function markPaid(state: ConfirmState): Step {
       return {
         count: 1,
         changes: [change],
-        notes: [`order #${id}: ${formatMoney(total)} for user #${order.userid}, marked paid${how}${state.tradeno !== null ? `, tradeno ${state.tradeno}` : ''}`],
-        data: { order: id, status: 'confirmed', total: formatMoney(total), payer: order.userid, previousStatus: order.status, tradeno: state.tradeno },
+        notes: [`order #${id}: ${formatMoney(total)} for user #${paid.userid}, marked paid${how}${state.tradeno !== null ? `, tradeno ${state.tradeno}` : ''}`],
+        data: { order: id, status: 'confirmed', total: formatMoney(total), payer: paid.userid, previousStatus: order.status, tradeno: state.tradeno },
       };
     },
   };
@@ -68,6 +69,12 @@ async function readOrder(ctx: StepContext, id: number, lock: boolean): Promise<O
   const r = rows[0];
   if (!r) return null;
   return { userid: Number(r.userid), total: String(r.total), status: Number(r.status), tradeno: (r.tradeno as string | null) ?? null };
+}
+
+function assertPositiveTotal(id: number, total: Money): void {
+  if (total.lte(0)) {
+    throw new OperationError(`order #${id} has total ${formatMoney(total)}: only an order with a positive total can be confirmed`);
+  }
 }
 
 function assertConfirmable(id: number, status: number, allowExpired: boolean): void {

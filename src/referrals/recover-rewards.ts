@@ -146,7 +146,12 @@ function ledgerEntries(live: Reward[], referrers: Map<number, Referrer>, reason:
   });
 }
 
-/** One UPDATE for all referrers of the batch; the amounts are summed in SQL from the locked rows. */
+/**
+ * One UPDATE for all referrers of the batch; the amounts are summed in SQL from the locked rows.
+ * ROUND to cents: on SQLite the decimal column is a float, and 0.30 − (0.10 + 0.20) would be
+ * stored as −5.55e-17, which the check job then disables as a negative balance. On a MySQL
+ * DECIMAL it changes nothing.
+ */
 async function takeBackMoney(ctx: StepContext, live: Reward[], referrers: Map<number, Referrer>): Promise<void> {
   if (live.length === 0) return;
   const rewardIds = live.map((r) => r.id);
@@ -156,7 +161,7 @@ async function takeBackMoney(ctx: StepContext, live: Reward[], referrers: Map<nu
   await k('user')
     .whereIn('id', [...referrers.keys()])
     .update({
-      money: k.raw('?? - (?)', ['money', perReferrer('COALESCE(SUM(rp.ref_get), 0)')]),
+      money: k.raw('ROUND(?? - (?), 2)', ['money', perReferrer('COALESCE(SUM(rp.ref_get), 0)')]),
       ban_times: k.raw('?? + (?)', ['ban_times', perReferrer('COUNT(*)')]),
     });
 }

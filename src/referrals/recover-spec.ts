@@ -18,7 +18,9 @@ function recoverStep(userId: number): Step {
     async run(ctx) {
       const r = await recoverRegistrationRewards(ctx, [userId], { reason: 'referral_recover' });
       if (r.count > 0) {
-        return { count: r.count, changes: r.changes, notes: r.notes, data: { user: userId, status: 'recovered', recovered: r.recovered, vanished: r.vanished } };
+        // Rewards whose referrer is gone are only marked callback 3: "recovered" only when money came back.
+        const status = r.recovered > 0 ? 'recovered' : 'referrer_gone';
+        return { count: r.count, changes: r.changes, notes: r.notes, data: { user: userId, status, recovered: r.recovered, vanished: r.vanished } };
       }
       const status = await whyNothing(ctx, userId);
       const note =

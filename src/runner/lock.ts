@@ -2,11 +2,20 @@ import { createHash } from 'node:crypto';
 import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import type { Knex } from 'knex';
 import type { Database } from '../db/connect.js';
-import { LockHeldError } from '../errors.js';
+import { LockHeldError, OperationError } from '../errors.js';
 
 export interface RunLock {
+  /** Throws unless this run still holds the lock (checked just before commit). */
+  verify(): Promise<void>;
   release(): Promise<void>;
 }
+
+/**
+ * The lock's connection sits idle while the run works on another one; a server whose
+ * wait_timeout is shorter than the run would close it and so free the lock under a running job.
+ * A day is longer than any job's TimeoutStartSec.
+ */
+const LOCK_IDLE_SECONDS = 86_400;
 
 /**
  * MySQL/MariaDB: GET_LOCK on a connection held for the whole run. The lock lives in the database
@@ -33,7 +42,14 @@ export async function acquireLock(db: Database, name: string): Promise<RunLock> 
     await client.releaseConnection(conn);
     throw new LockHeldError(name);
   }
+  await on('SET SESSION wait_timeout = ?', [LOCK_IDLE_SECONDS]).catch(() => undefined);
   return {
+    verify: async () => {
+      const held = await on('SELECT IS_USED_LOCK(?) = CONNECTION_ID() AS mine', [lockName])
+        .then(([rows]: [{ mine: number | null }[]]) => Number(rows[0]?.mine) === 1)
+        .catch(() => false);
+      if (!held) throw new OperationError(`lost the overlap lock "${name}" (the database closed its connection): rolled back so that no other run overlaps this one; run the job again`);
+    },
     release: async () => {
       try {
         await on('SELECT RELEASE_LOCK(?)', [lockName]);
@@ -58,7 +74,7 @@ export function serverLockName(database: string, name: string): string {
 }
 
 /** A lock with no server behind it, for commands that run without one (payment confirm). */
-export const NO_LOCK: RunLock = { release: async () => undefined };
+export const NO_LOCK: RunLock = { verify: async () => undefined, release: async () => undefined };
 
 function acquireFileLock(path: string, name: string): RunLock {
   for (let attempt = 0; attempt < 2; attempt++) {
@@ -67,6 +83,7 @@ function acquireFileLock(path: string, name: string): RunLock {
       writeSync(fd, String(process.pid));
       closeSync(fd);
       return {
+        verify: async () => undefined,
         release: async () => {
           try {
             unlinkSync(path);

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import type { Settings } from '../config/settings.js';
 import { openDatabase, type Database } from '../db/connect.js';
+import { describeNonTransactional, nonTransactionalTables } from '../db/engines.js';
 import { EXIT, InterruptedError, OperationError, SpanelError } from '../errors.js';
 import { Clock } from '../time/clock.js';
 import { maskSecrets } from '../util/mask.js';
@@ -51,6 +52,7 @@ export async function runCommand(spec: CommandSpec, deps: RunDeps, opts: RunOpti
 
   try {
     await assertMigrated(db);
+    if (spec.mode !== 'batched') await assertTransactional(db);
     if (spec.lockName && !opts.dryRun) lock = await acquireLock(db, spec.lockName);
     if (!opts.dryRun) {
       runId = await recordStart(db.knex, {
@@ -81,7 +83,15 @@ export async function runCommand(spec: CommandSpec, deps: RunDeps, opts: RunOpti
     if (spec.mode === 'batched') {
       await runSteps(spec, { ...base, trx: db.knex as Knex.Transaction }, steps, abort.signal);
     } else {
-      await inTransaction(db, opts.dryRun, abort.signal, (trx) => runSteps(spec, { ...base, trx }, steps, abort.signal));
+      await retryingDeadlocks(log, () => {
+        steps.length = 0;
+        effects.length = 0;
+        spec.reset?.();
+        return inTransaction(db, opts.dryRun, abort.signal, async (trx) => {
+          await runSteps(spec, { ...base, trx }, steps, abort.signal);
+          if (!opts.dryRun) await lock.verify();
+        });
+      });
     }
     if (!opts.dryRun) {
       for (const effect of effects) {
@@ -177,6 +187,40 @@ async function inTransaction(
   } finally {
     signal.removeEventListener('abort', onAbort);
   }
+}
+
+/** Attempts of one transaction that InnoDB chose as a deadlock victim (it rolled it back whole). */
+const DEADLOCK_ATTEMPTS = 5;
+
+/**
+ * InnoDB resolves a deadlock by rolling one transaction back entirely, and the MySQL manual's
+ * advice is to run it again. Confirmations, recoveries and the check job lock overlapping user
+ * rows in different orders (a referral chain runs towards lower ids, a scan towards higher), so
+ * this happens under load; every attempt starts from nothing, so a retry is safe.
+ */
+async function retryingDeadlocks(log: Logger, attempt: () => Promise<void>): Promise<void> {
+  for (let n = 1; ; n++) {
+    try {
+      return await attempt();
+    } catch (err) {
+      if (!isDeadlock(err)) throw err;
+      if (n >= DEADLOCK_ATTEMPTS) {
+        throw new OperationError(`the transaction deadlocked with concurrent changes ${n} times and was rolled back each time: nothing was changed; run the command again`);
+      }
+      log.warn({ attempt: n }, 'deadlock: the transaction was rolled back, running it again');
+      await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 50 * 2 ** n)));
+    }
+  }
+}
+
+function isDeadlock(err: unknown): boolean {
+  const e = err as { code?: string; errno?: number } | null;
+  return e?.code === 'ER_LOCK_DEADLOCK' || e?.errno === 1213;
+}
+
+async function assertTransactional(db: Database): Promise<void> {
+  const found = await nonTransactionalTables(db);
+  if (found.size > 0) throw new SpanelError(describeNonTransactional(found), EXIT.USAGE);
 }
 
 async function assertMigrated(db: Database): Promise<void> {

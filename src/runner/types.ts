@@ -82,6 +82,12 @@ export interface CommandSpec {
   mode?: 'transaction' | 'batched';
   /** Arguments worth keeping in the run history (order id, user id, flags). */
   args?: Record<string, unknown>;
+  /**
+   * Clears what the steps learned in an earlier attempt, before the runner runs them again
+   * (after a deadlock rolled the transaction back). Steps that keep no state between them
+   * need none.
+   */
+  reset?: () => void;
   /** Builds services (snapshot store…) from the open connections; closed by the runner. */
   services?: (deps: ServiceDeps) => Promise<Record<string, unknown>>;
 }

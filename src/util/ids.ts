@@ -1,10 +1,13 @@
 import { UsageError } from '../errors.js';
 
-/** paylist.id and user.id are INT(11): the largest id either can hold. */
-export const MAX_INT_ID = 2_147_483_647;
+/**
+ * spanel's migration creates paylist.id and user.id as INT UNSIGNED (knex `increments`): the
+ * largest id either can hold. Capping at the signed INT max would refuse real ids above 2^31.
+ */
+export const MAX_INT_ID = 4_294_967_295;
 
 /**
- * `<order>` / `<user>`: digits only, no sign, exponent, fraction or spaces, 1..INT max.
+ * `<order>` / `<user>`: ASCII digits only, no sign, exponent, fraction or spaces, 1..INT UNSIGNED max.
  * Anything else is refused before a connection is opened, so it cannot change anything.
  */
 export function parseId(raw: string | undefined, what: string): number {

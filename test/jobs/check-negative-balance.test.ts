@@ -113,4 +113,16 @@ describe.each(DIALECTS)('check step 4, negative balance, on %s', (dialect) => {
     expect(result.steps[0]!.changes).toHaveLength(5);
     expect(await countRows(t.knex, 'user', { enable: 0, score: 99, node_group: 1 })).toBe(520);
   });
+
+  // Last in the file: it alters the user table.
+  it.runIf(dialect === 'mysql')('counts a NULL class, ban_times or score as 0 on a panel whose columns are NULLable', async () => {
+    await t.knex.raw('ALTER TABLE `user` MODIFY `class` INT NULL, MODIFY `ban_times` INT NULL, MODIFY `score` INT NULL');
+    const noClass = await insertUser(t.knex, { ...ACTIVE, money: '-1.00', class: null, ban_times: 2, score: 70, node_group: 2 });
+    const noBans = await insertUser(t.knex, { ...ACTIVE, money: '-1.00', class: 3, ban_times: null, score: null, node_group: 0 });
+    const result = await run([negativeBalance]);
+    expect(result.error).toBeNull();
+    expect(result.steps[0]!.counts).toEqual({ disabled: 2, 'ref_by cleared': 0, 'rewards recovered': 0 });
+    expect(await row(noClass)).toEqual({ enable: 0, warming: WARNING, ban_times: 2, score: 69, node_group: 1, ref_by: 0, money: '-1.00' });
+    expect(await row(noBans)).toEqual({ enable: 0, warming: WARNING, ban_times: 3, score: -1, node_group: 0, ref_by: 0, money: '-1.00' });
+  });
 });

@@ -178,6 +178,23 @@ describe.each(DIALECTS)('daily job steps on %s', (dialect) => {
     expect(await dump(t.knex, 'ss_node')).toEqual(nodes);
     await t.knex('spanel_traffic_snapshot').del();
   });
+
+  // Last in the file: it alters the user table.
+  it.runIf(dialect === 'mysql')('5. daily statistics on a panel whose source columns are NULLable and NULL: copied as 0, the job does not fail', async () => {
+    await t.knex.raw('ALTER TABLE `user` MODIFY `d` BIGINT NULL, MODIFY `rss_count` INT NULL, MODIFY `rss_ips_count` INT NULL');
+    const nulls = await insertUser(t.knex, { class: 1, t: T, d: null, rss_count: null, rss_ips_count: null, last_day_t: 5, rss_count_lastday: 6, rss_ips_lastday: 7 });
+    const given = await insertUser(t.knex, { class: 1, t: T, d: 9, rss_count: 2, rss_ips_count: 1 });
+    const r = await run([dailyStatistics]);
+    expect(r.error).toBeNull();
+    expect(r.exitCode).toBe(0);
+    expect(r.steps[0]!.count).toBe(2);
+    expect(r.steps[0]!.changes).toEqual([
+      { table: 'user', id: nulls, action: 'update', before: { last_day_t: '5', rss_count_lastday: 6, rss_ips_lastday: 7 }, after: { last_day_t: '0', rss_count_lastday: 0, rss_ips_lastday: 0 } },
+      { table: 'user', id: given, action: 'update', before: { last_day_t: '0', rss_count_lastday: 0, rss_ips_lastday: 0 }, after: { last_day_t: '9', rss_count_lastday: 2, rss_ips_lastday: 1 } },
+    ]);
+    expect(await user(nulls)).toMatchObject({ d: null, rss_count: null, rss_ips_count: null, last_day_t: 0, rss_count_lastday: 0, rss_ips_lastday: 0 });
+    expect(await user(given)).toMatchObject({ last_day_t: 9, rss_count_lastday: 2, rss_ips_lastday: 1 });
+  });
 });
 
 /** Reported values are the drivers' own: MySQL gives BIGINT as strings, SQLite numbers. */

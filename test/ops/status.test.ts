@@ -3,6 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { jobSpec } from '../../src/jobs/registry.js';
+import { BATCHED_JOBS } from '../../src/ops/job-status.js';
 import { runCli } from '../helpers/cli.js';
 import { DIALECTS, useTestDatabase } from '../helpers/db.js';
 
@@ -117,6 +119,35 @@ describe.each(DIALECTS)('spanel status on %s', (dialect) => {
     // A later success clears it.
     await seed('hourly', NOW - 10_000);
     expect((await statusAt(NOW)).code).toBe(0);
+  });
+
+  it('step counts are "rows changed" only for a run that committed; a failed or interrupted run changed nothing', async () => {
+    const ran = JSON.stringify([{ name: 'first-step', count: 3, durationMs: 5 }]);
+    await seedAllRecent();
+    await seed('daily', NOW - 30_000, { outcome: 'failed', steps: ran, error: 'boom' });
+    await seed('hourly', NOW - 30_000, { outcome: 'interrupted', steps: ran, error: 'interrupted by SIGTERM: rolled back' });
+    await seed('check', NOW - 30_000, { outcome: 'partial', steps: ran, error: 'after-commit writes missing' });
+    await seed('dbclean', NOW - 30_000, { outcome: 'failed', steps: '[]', error: 'lost the connection' });
+    const jobs = (await statusAt(NOW)).json().jobs;
+    expect(jobs.map((j: any) => [j.job, j.lastRun.outcome, j.lastRun.rolledBack, j.lastRun.steps])).toEqual([
+      ['daily', 'failed', true, []],
+      ['hourly', 'interrupted', true, []],
+      ['check', 'partial', false, [{ name: 'first-step', count: 3 }]],
+      ['dbclean', 'failed', false, []],
+    ]);
+    const human = (await status('--now', new Date(NOW).toISOString())).stdout;
+    const changed = human.slice(human.indexOf('Rows changed by the last run:'), human.indexOf('ATTENTION'));
+    expect(changed.trim().split('\n')).toEqual([
+      'Rows changed by the last run:',
+      '  daily    nothing: it failed and was rolled back',
+      '  hourly   nothing: it was interrupted and was rolled back',
+      '  check    first-step 3',
+      '  dbclean  not counted: it failed; the batches it committed before are kept',
+    ]);
+  });
+
+  it('only dbclean commits batch by batch (BATCHED_JOBS agrees with the job registry)', async () => {
+    for (const job of JOBS) expect(BATCHED_JOBS.has(job), job).toBe((await jobSpec(job)).mode === 'batched');
   });
 
   it('a run that only ever failed is also overdue', async () => {

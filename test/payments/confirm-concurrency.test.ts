@@ -45,4 +45,20 @@ describe('payment confirm, concurrent processes (MariaDB)', () => {
     expect(await balance(referrer)).toBe((commission / 100).toFixed(2));
     expect(await expectLedgerBalanced(t.knex, snap)).toHaveLength(2 * N);
   });
+
+  it(`${N} processes confirming the orders of two users who refer each other: no deadlock reaches the operator`, { timeout: 180_000 }, async () => {
+    // Each confirmation locks its payer, then the other user as referrer: opposite orders, the
+    // textbook deadlock. InnoDB rolls one back and the runner runs it again.
+    const a = await insertUser(t.knex, { money: '0.00' });
+    const b = await insertUser(t.knex, { money: '0.00', ref_by: a });
+    await t.knex('user').where('id', a).update({ ref_by: b });
+    const ids: number[] = [];
+    for (let i = 0; i < N; i++) ids.push(await insertOrder(t.knex, { userid: i % 2 ? b : a, total: '1.00' }));
+    const snap = await ledgerSnapshot(t.knex);
+    const results = await Promise.all(ids.map((id) => spawnCli(['payment', 'confirm', String(id)], { DATABASE_URL: t.url })));
+    expect(results.map((r) => [r.code, r.stderr])).toEqual(Array(N).fill([0, '']));
+    // Each user paid N/2 orders of 1.00 and earned 0.20 on each of the other's N/2.
+    expect([await balance(a), await balance(b)]).toEqual(['12.00', '12.00']);
+    expect(await expectLedgerBalanced(t.knex, snap)).toHaveLength(2 * N);
+  });
 });

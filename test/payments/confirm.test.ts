@@ -1,4 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { loadSettings } from '../../src/config/load.js';
+import { confirmSpec } from '../../src/payments/confirm.js';
+import { runCommand } from '../../src/runner/run.js';
 import { runCli, type CliResult } from '../helpers/cli.js';
 import { DIALECTS, useTestDatabase } from '../helpers/db.js';
 import { dump, insertOrder, insertUser, money } from '../helpers/fixtures.js';
@@ -199,6 +203,64 @@ describe.each(DIALECTS)('payment confirm on %s', (dialect) => {
     expect(await everything()).toEqual(before);
   });
 
+  it('refuses a payment that would push the payer above DECIMAL(12,2) (exit 1, nothing changed)', async () => {
+    const payer = await insertUser(t.knex, { money: '9999999999.00' });
+    const id = await insertOrder(t.knex, { userid: payer, total: '5.00' });
+    const before = await everything();
+    const r = await confirm([String(id)]);
+    expect([r.code, r.stderr]).toEqual([
+      1,
+      `spanel: order #${id}: user #${payer}'s balance would exceed the money column's maximum of 9999999999.99 (9999999999.00 + payment 5.00): nothing was changed\n`,
+    ]);
+    expect(await everything()).toEqual(before);
+  });
+
+  it('refuses a commission that would push a referrer above DECIMAL(12,2) (exit 1, nothing changed)', async () => {
+    const [payer, ref] = await chain(1, { 0: { money: '0.00' }, 1: { money: '9999999998.00' } });
+    const id = await insertOrder(t.knex, { userid: payer!, total: '10.00' });
+    const before = await everything();
+    const r = await confirm([String(id)]);
+    expect([r.code, r.stderr]).toEqual([
+      1,
+      `spanel: order #${id}: user #${ref}'s balance would exceed the money column's maximum of 9999999999.99 (9999999998.00 + commission 2.00): nothing was changed\n`,
+    ]);
+    expect(await everything()).toEqual(before);
+    // Exactly the maximum is still fine.
+    await t.knex('user').where('id', ref!).update({ money: '9999999997.99' });
+    expect((await confirm([String(id)])).code).toBe(0);
+    expect(await balance(ref!)).toBe('9999999999.99');
+  });
+
+  it('payer credit and commission store exact cents (no binary drift on SQLite)', async () => {
+    // 0.20 + 0.10 is 0.30000000000000004 in a float column unless the sum is rounded.
+    const [payer, ref] = await chain(1, { 0: { money: '0.20' }, 1: { money: '0.20' } });
+    const id = await insertOrder(t.knex, { userid: payer!, total: '0.10' });
+    expect((await confirm([String(id)], { PAYBACK_MONEY: '1' })).code).toBe(0);
+    const raw = async (u: number) => Number((await t.knex('user').where('id', u).first()).money);
+    expect([await raw(payer!), await raw(ref!)]).toEqual([0.3, 0.3]);
+  });
+
+  it('re-checks the total on the locked row: an order whose total became 0 is refused (exit 1, nothing changed)', async () => {
+    const payer = await insertUser(t.knex, { money: '1.00' });
+    const id = await insertOrder(t.knex, { userid: payer, total: '4.00' });
+    // Stands in for a concurrent edit landing between the unlocked read and the UPDATE: the
+    // row the UPDATE locks has total 0.
+    const trigger = `spanel_test_zero_total_${id}`;
+    await t.knex.raw(
+      dialect === 'mysql'
+        ? `CREATE TRIGGER ${trigger} BEFORE UPDATE ON paylist FOR EACH ROW BEGIN IF NEW.id = ${id} THEN SET NEW.total = 0; END IF; END`
+        : `CREATE TRIGGER ${trigger} AFTER UPDATE OF status ON paylist WHEN NEW.id = ${id} BEGIN UPDATE paylist SET total = 0 WHERE id = NEW.id; END`,
+    );
+    try {
+      const before = await everything();
+      const r = await confirm([String(id)]);
+      expect([r.code, r.stderr]).toEqual([1, `spanel: order #${id} has total 0.00: only an order with a positive total can be confirmed\n`]);
+      expect(await everything()).toEqual(before);
+    } finally {
+      await t.knex.raw(`DROP TRIGGER ${trigger}`);
+    }
+  });
+
   it('records --tradeno', async () => {
     const payer = await insertUser(t.knex);
     const id = await insertOrder(t.knex, { userid: payer, total: '1.00' });
@@ -220,5 +282,26 @@ describe.each(DIALECTS)('payment confirm on %s', (dialect) => {
       r.json().steps.map((s: any) => ({ ...s, durationMs: 0, changes: s.changes.map((c: any) => (c.action === 'insert' ? { ...c, id: 0 } : c)) }));
     expect(steps(dry)).toEqual(steps(real));
     expect(steps(real)[2].count).toBe(4);
+  });
+});
+
+describe('payment confirm near the balance maximum, non-strict sql_mode (MariaDB)', () => {
+  // A database of its own: the session sql_mode set below stays on a pooled connection.
+  const t = useTestDatabase('mysql');
+
+  it('refuses instead of letting MariaDB clamp the balance while the ledger records the unclamped value', async () => {
+    const payer = await insertUser(t.knex, { money: '9999999999.00' });
+    const id = await insertOrder(t.knex, { userid: payer, total: '5.00' });
+    const before = { user: await dump(t.knex, 'user'), paylist: await dump(t.knex, 'paylist'), ledger: await dump(t.knex, 'spanel_money_ledger') };
+    const spec = confirmSpec(id, {});
+    // Non-strict mode, on the connection the command's transaction runs on.
+    spec.steps.unshift({ name: 'sql-mode', title: 'non-strict', run: async (ctx) => (await ctx.trx.raw("SET SESSION sql_mode = ''"), { count: 0, changes: [] }) });
+    const settings = loadSettings({ env: { DATABASE_URL: t.url }, cwd: '/' }).settings;
+    const r = await runCommand(spec, { settings, log: pino({ level: 'silent' }), database: t.db }, { dryRun: false, force: false, now: new Date(NOW), operator: 'alice' });
+    expect([r.exitCode, r.error]).toEqual([
+      1,
+      `order #${id}: user #${payer}'s balance would exceed the money column's maximum of 9999999999.99 (9999999999.00 + payment 5.00): nothing was changed`,
+    ]);
+    expect({ user: await dump(t.knex, 'user'), paylist: await dump(t.knex, 'paylist'), ledger: await dump(t.knex, 'spanel_money_ledger') }).toEqual(before);
   });
 });

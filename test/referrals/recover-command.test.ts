@@ -65,6 +65,24 @@ describe.each(DIALECTS)('referral recover on %s', (dialect) => {
     expect((await recover(user)).stdout).toContain(`user #${user}'s referrer no longer exists (already marked callback 3)`);
   });
 
+  it('--json: a reward whose referrer is gone reports "referrer_gone", not "recovered"', async () => {
+    const user = await insertUser(t.knex);
+    await reward(t, user, 876_541);
+    const first = await recover(user, '--json');
+    expect(first.code).toBe(0);
+    expect(first.json().steps[0].data).toEqual({ user, status: 'referrer_gone', recovered: 0, vanished: 1 });
+    expect((await recover(user, '--json')).json().steps[0].data).toEqual({ user, status: 'referrer_gone', recovered: 0, vanished: 0 });
+  });
+
+  it('--json: one reward recovered and one whose referrer is gone reports "recovered"', async () => {
+    const referrer = await insertUser(t.knex, { money: '5.00' });
+    const user = await insertUser(t.knex, { ref_by: referrer });
+    await reward(t, user, referrer);
+    await reward(t, user, 876_542);
+    const r = await recover(user, '--json');
+    expect(r.json().steps[0].data).toEqual({ user, status: 'recovered', recovered: 1, vanished: 1 });
+  });
+
   it('dry run reports the recovery and changes nothing', async () => {
     const referrer = await insertUser(t.knex, { money: '5.00' });
     const user = await insertUser(t.knex, { ref_by: referrer });

@@ -115,6 +115,18 @@ describe.each(DIALECTS)('recoverRegistrationRewards on %s', (dialect) => {
     ]);
   });
 
+  it('recovering 0.10 and 0.20 from a balance of 0.30 leaves exactly 0 (no float drift on SQLite)', async () => {
+    // In a float column 0.30 − (0.10 + 0.20) is −5.55e-17, which the check job would disable
+    // as a negative balance.
+    const referrer = await insertUser(t.knex, { money: '0.30' });
+    await reward(730_001, referrer, '0.10');
+    await reward(730_002, referrer, '0.20');
+    const { r } = await recover([730_001, 730_002]);
+    expect(r.recovered).toBe(2);
+    expect(Number((await user(referrer)).money)).toBe(0);
+    expect(await t.knex('user').where('id', referrer).where('money', '<', 0).select('id')).toEqual([]);
+  });
+
   it('dry run reports exactly what the real run then does, and changes nothing', async () => {
     const referrer = await insertUser(t.knex, { money: '4.00' });
     const referred = await insertUser(t.knex, { ref_by: referrer });

@@ -55,11 +55,13 @@ export const negativeBalance: Step = {
 };
 
 function disableSet(trx: Knex.Transaction, warning: string): Record<string, unknown> {
+  // NULL counts as 0: on panels with NULLable columns, NULL arithmetic would write NULL (or
+  // fail "cannot be null") instead of counting the ban.
   return {
     enable: 0,
     warming: warning,
-    ban_times: trx.raw('?? + ??', ['ban_times', 'class']),
-    score: trx.raw('?? - 1', ['score']),
+    ban_times: trx.raw('COALESCE(??, 0) + COALESCE(??, 0)', ['ban_times', 'class']),
+    score: trx.raw('COALESCE(??, 0) - 1', ['score']),
     node_group: trx.raw('CASE WHEN ?? > 1 THEN ?? - 1 ELSE ?? END', ['node_group', 'node_group', 'node_group']),
   };
 }
