@@ -9,50 +9,62 @@ const KEEP_REFERRAL_MIN_SCORE = 64;
 
 /**
  * SPEC §3 check step 4, in two phases so that "those of them" is exactly the users this step
- * disabled. One UPDATE disables every negative balance first; only then are rewards recovered,
- * which can push a referrer below zero: that referrer is left for the next run (10 minutes
- * later) whatever its id, instead of being caught by this run only when its id happens to come
- * after the batch that debited it.
+ * disabled. First every negative balance is disabled, in keyset batches of ids (one UPDATE and
+ * one primary-key SELECT per batch); only then are rewards recovered, which can push a referrer
+ * below zero: that referrer is left for the next run (10 minutes later) whatever its id, instead
+ * of being caught by this run only when its id happens to come after the batch that debited it.
  */
 export const negativeBalance: Step = {
   name: 'negative-balance',
   title: 'Negative balance',
   async run(ctx) {
     const warning = `${ctx.clock.warningStamp()} account disabled: the balance is negative`;
-    const off = await reportedUpdate(ctx, {
-      table: 'user',
-      where: (qb) => qb.where('money', '<', 0).where('enable', 1),
-      set: disableSet(ctx.trx, warning),
-      columns: ['enable', 'warming', 'ban_times', 'score', 'node_group'],
-    });
-
-    // The users just disabled carry this run's warning. (One disabled by an earlier run in the
-    // same second has had its ref_by cleared already, so it cannot match again.)
-    const losing = (qb: Knex.QueryBuilder) =>
-      qb.where('enable', 0).where('warming', warning).where('score', '<', KEEP_REFERRAL_MIN_SCORE).whereNot('ref_by', 0);
-    const tally = emptyTally();
+    const changes: RowChange[] = [];
+    // The ids of the disabled users that also lose their referral: held until every batch is
+    // disabled. Only these users are kept (8 bytes each), not every user scanned.
+    const losing: number[] = [];
+    let disabled = 0;
     let last = 0;
     for (;;) {
-      const batch: { id: unknown }[] = await ctx.trx('user').select('id').where(losing).where('id', '>', last).orderBy('id', 'asc').limit(USER_BATCH);
+      const batch: { id: unknown }[] = await ctx.dialect.forUpdate(
+        ctx.trx('user').select('id').where('money', '<', 0).where('enable', 1).where('id', '>', last).orderBy('id', 'asc').limit(USER_BATCH),
+      );
       if (batch.length === 0) break;
       const ids = batch.map((r) => Number(r.id));
-      await recoverInto(ctx, tally, ids, 'check: negative balance');
+      const off = await reportedUpdate(
+        { ...ctx, sampleSize: Math.max(0, ctx.sampleSize - changes.length) },
+        { table: 'user', where: (qb) => qb.whereIn('id', ids), set: disableSet(ctx.trx, warning), columns: DISABLE_COLUMNS },
+      );
+      disabled += off.count;
+      changes.push(...off.changes);
+      const low: { id: unknown }[] = await ctx.trx('user').select('id').whereIn('id', ids).where('score', '<', KEEP_REFERRAL_MIN_SCORE).whereNot('ref_by', 0);
+      losing.push(...low.map((r) => Number(r.id)));
       last = ids[ids.length - 1]!;
     }
-    // Sampling as many as were shown above covers every shown user among them.
-    const unlinked = await reportedUpdate(
-      { ...ctx, sampleSize: off.changes.length },
-      { table: 'user', where: losing, set: { ref_by: 0 }, columns: ['ref_by'] },
-    );
-    mergeInto(off.changes, unlinked.changes);
+
+    const tally = emptyTally();
+    let cleared = 0;
+    for (let i = 0; i < losing.length; i += USER_BATCH) {
+      const ids = losing.slice(i, i + USER_BATCH);
+      await recoverInto(ctx, tally, ids, 'check: negative balance');
+      // Sampling as many as are shown above covers every shown user among them.
+      const unlinked = await reportedUpdate(
+        { ...ctx, sampleSize: changes.length },
+        { table: 'user', where: (qb) => qb.whereIn('id', ids), set: { ref_by: 0 }, columns: ['ref_by'] },
+      );
+      cleared += unlinked.count;
+      mergeInto(changes, unlinked.changes);
+    }
     return {
-      count: off.count,
-      counts: { disabled: off.count, 'ref_by cleared': unlinked.count, 'rewards recovered': tally.count },
-      changes: [...off.changes, ...tally.changes],
+      count: disabled,
+      counts: { disabled, 'ref_by cleared': cleared, 'rewards recovered': tally.count },
+      changes: [...changes, ...tally.changes],
       notes: recoveryNotes(tally),
     };
   },
 };
+
+const DISABLE_COLUMNS = ['enable', 'warming', 'ban_times', 'score', 'node_group'];
 
 function disableSet(trx: Knex.Transaction, warning: string): Record<string, unknown> {
   // NULL counts as 0: on panels with NULLable columns, NULL arithmetic would write NULL (or
