@@ -69,6 +69,28 @@ describe('runner on MariaDB: deadlocks and storage engines', () => {
     ]);
   });
 
+  it('rolls back instead of committing when the overlap lock was lost during the run', async () => {
+    const id = await insertUser(t.knex, { money: '1.00' });
+    const lockName = `spanel:${new URL(t.url).pathname.slice(1)}:test:lost`;
+    const losesLock: Step = {
+      name: 'loses-lock',
+      title: 'Changes a row, then the server drops the lock connection',
+      async run(ctx) {
+        await ctx.trx('user').where('id', id).update({ money: '9.00' });
+        const [rows] = (await t.knex.raw('SELECT IS_USED_LOCK(?) AS holder', [lockName])) as [{ holder: number }[]];
+        await t.knex.raw(`KILL CONNECTION ${Number(rows[0]!.holder)}`);
+        return { count: 1, changes: [] };
+      },
+    };
+    const result = await run({ command: 'test lost lock', lockName: 'test:lost', steps: [losesLock] });
+    expect([result.outcome, result.exitCode, result.error]).toEqual([
+      'failed',
+      1,
+      'lost the overlap lock "test:lost" (the database closed its connection): rolled back so that no other run overlaps this one; run the job again',
+    ]);
+    expect(String((await t.knex('user').where('id', id).first()).money)).toBe('1.00');
+  });
+
   it('refuses (exit 2) to change a panel that has a MyISAM table, before anything is written; dbclean still runs', async () => {
     const payer = await insertUser(t.knex, { money: '0.00' });
     const order = await insertOrder(t.knex, { userid: payer, total: '5.00', status: 0 });
