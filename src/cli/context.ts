@@ -97,6 +97,7 @@ export function parseRunOptions(opts: CommonOptions, env: Env): RunOptions {
     dryRun: Boolean(opts.dryRun),
     force: Boolean(opts.force),
     now,
+    nowFromServer: opts.now === undefined,
     operator: opts.operator?.trim() || invokingUser(env),
     ...(sampleSize !== undefined ? { sampleSize } : {}),
   };

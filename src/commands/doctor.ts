@@ -2,6 +2,7 @@ import type { CommandContext } from '../cli/context.js';
 import { openDatabase, type Database } from '../db/connect.js';
 import { describeNonTransactional, nonTransactionalTables } from '../db/engines.js';
 import { pendingMigrations } from '../db/migrations.js';
+import { hostSkewSeconds, replicationSources, serverState, writeRefusal } from '../db/topology.js';
 import { closeRedis, openRedis } from '../redis/connect.js';
 import { Clock } from '../time/clock.js';
 import { PANEL_CORE_TABLES, PANEL_OPTIONAL_TABLES } from '../../migrations/20261125000100_panel_schema.js';
@@ -14,8 +15,8 @@ interface Check {
 }
 
 const NEEDED_PRIVILEGES = ['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'CREATE', 'ALTER', 'INDEX'];
-const SKEW_WARN_S = 2;
-const SKEW_FAIL_S = 30;
+/** Below SPANEL_MAX_CLOCK_SKEW (which fails), a skew this large is worth a warning. */
+const SKEW_WARN_S = 1;
 
 /** `spanel doctor`: everything an operator should verify after installing or changing config. */
 export async function doctorHandler(ctx: CommandContext): Promise<number> {
@@ -34,7 +35,7 @@ export async function doctorHandler(ctx: CommandContext): Promise<number> {
     try {
       db = await openDatabase(settings.databaseUrl);
       add('database', 'ok', `reachable at ${db.safeUrl}`);
-      await checkDatabase(db, add);
+      await checkDatabase(db, settings.maxClockSkew, add);
     } catch (err) {
       add('database', 'fail', (err as Error).message);
     } finally {
@@ -67,7 +68,7 @@ export async function doctorHandler(ctx: CommandContext): Promise<number> {
   return failed ? 1 : 0;
 }
 
-async function checkDatabase(db: Database, add: (c: string, l: Level, d: string) => void): Promise<void> {
+async function checkDatabase(db: Database, maxSkewSeconds: number, add: (c: string, l: Level, d: string) => void): Promise<void> {
   const { knex } = db;
   if (db.target.kind === 'mysql') {
     const [[v]] = (await knex.raw('SELECT VERSION() AS version, @@time_zone AS tz, @@system_time_zone AS systz')) as [
@@ -77,10 +78,7 @@ async function checkDatabase(db: Database, add: (c: string, l: Level, d: string)
     const missing = await missingPrivileges(db);
     if (missing.length) add('privileges', 'fail', `the database user lacks ${missing.join(', ')} on this database: GRANT them (CREATE/ALTER/INDEX are needed by migrate only)`);
     else add('privileges', 'ok', `${NEEDED_PRIVILEGES.join(', ')} granted`);
-    const [[t]] = (await knex.raw('SELECT UNIX_TIMESTAMP(NOW(6)) AS now')) as [{ now: string }[]];
-    const skew = Number(t?.now) - Date.now() / 1000;
-    const level: Level = Math.abs(skew) > SKEW_FAIL_S ? 'fail' : Math.abs(skew) > SKEW_WARN_S ? 'warn' : 'ok';
-    add('clock skew', level, `database clock is ${skew >= 0 ? 'ahead of' : 'behind'} this host by ${Math.abs(skew).toFixed(3)} s${level === 'ok' ? '' : ': run NTP (chrony/systemd-timesyncd) on both hosts'}`);
+    await checkTopology(db, maxSkewSeconds, add);
     const found = await nonTransactionalTables(db);
     if (found.size) add('table engines', 'fail', describeNonTransactional(found));
     else add('table engines', 'ok', 'panel tables are transactional (InnoDB)');
@@ -96,6 +94,38 @@ async function checkDatabase(db: Database, add: (c: string, l: Level, d: string)
   if (missingCore.length) add('panel tables', 'fail', `missing ${missingCore.join(', ')}: run \`spanel migrate\``);
   else add('panel tables', 'ok', `${PANEL_CORE_TABLES.join(', ')} present`);
   if (missingOptional.length) add('optional tables', 'info', `not in this install, skipped by the jobs: ${missingOptional.join(', ')}`);
+}
+
+/** Read-only, replication, Galera and the clock: where spanel may write and which "now" it uses. */
+async function checkTopology(db: Database, maxSkewSeconds: number, add: (c: string, l: Level, d: string) => void): Promise<void> {
+  const state = await serverState(db);
+  if (!state) return;
+  const refusal = writeRefusal(state, db.safeUrl);
+  if (state.readOnly || state.innodbReadOnly) add('read-only', 'fail', refusal ?? 'read-only');
+  else add('read-only', 'ok', 'the server accepts writes (read_only and innodb_read_only are OFF)');
+  const replication = await replicationSources(db);
+  if (replication.kind === 'replica' || state.replicaThreads) {
+    const from = replication.kind === 'replica' ? ` of ${replication.sources.join(', ')}` : '';
+    add('replication', 'fail', `this server is a replica${from}${state.replicaThreads ? ` (${state.replicaThreads} replication thread(s) running)` : ''}: spanel refuses to write here; point DATABASE_URL at the primary`);
+  } else if (replication.kind === 'unknown') {
+    add('replication', 'warn', `no replication threads running; whether a stopped replication is configured is unknown: ${replication.why}`);
+  } else {
+    add('replication', 'ok', 'not a replica');
+  }
+  if (state.galera) {
+    const g = state.galera;
+    const healthy = g.clusterStatus === 'Primary' && g.nodeState === 'Synced';
+    add('galera', healthy ? 'ok' : 'fail', `wsrep_on = ON, cluster size ${g.clusterSize}, cluster status ${g.clusterStatus}, node state ${g.nodeState}${healthy ? '' : ': this node cannot take spanel\'s writes now; point DATABASE_URL at a synced node of the primary component'}`);
+  } else {
+    add('galera', 'info', 'wsrep is off: a single server (or a primary), not a Galera node');
+  }
+  const skew = hostSkewSeconds(state);
+  const level: Level = Math.abs(skew) > maxSkewSeconds ? 'fail' : Math.abs(skew) > SKEW_WARN_S ? 'warn' : 'ok';
+  add(
+    'clock skew',
+    level,
+    `this host's clock is ${skew >= 0 ? 'ahead of' : 'behind'} the database server's by ${Math.abs(skew).toFixed(3)} s (limit SPANEL_MAX_CLOCK_SKEW = ${maxSkewSeconds} s; jobs use the server's clock)${level === 'ok' ? '' : ': run NTP (chrony/systemd-timesyncd) on both hosts'}`,
+  );
 }
 
 async function missingPrivileges(db: Database): Promise<string[]> {

@@ -1,5 +1,6 @@
 import type { CommandContext } from '../cli/context.js';
 import { openDatabase } from '../db/connect.js';
+import { assertWritable } from '../db/topology.js';
 import { appliedMigrations, migrateLatest, migrationNames, planPending } from '../db/migrations.js';
 
 /** `spanel migrate [--dry-run]`: brings the schema up to date, or lists what that would do. */
@@ -7,6 +8,7 @@ export async function migrateHandler(ctx: CommandContext): Promise<number> {
   const db = await openDatabase(ctx.settings.databaseUrl);
   try {
     const dryRun = Boolean(ctx.opts.dryRun);
+    if (!dryRun) await assertWritable(db, { replicaStatus: true });
     const done = dryRun ? await planPending(db.knex) : await migrateLatest(db.knex);
     ctx.log.info({ dryRun, migrations: done.map((d) => d.migration) }, 'migrate finished');
     if (ctx.opts.json) {

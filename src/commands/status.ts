@@ -3,6 +3,8 @@ import { openDatabase } from '../db/connect.js';
 import { EXIT, OperationError } from '../errors.js';
 import { formatAge, jobStatuses, type RunSummary, type StatusReport } from '../ops/job-status.js';
 import { RUN_TABLE } from '../runner/history.js';
+import { activeLeases, type LeaseHolder } from '../runner/lock.js';
+import { Clock } from '../time/clock.js';
 
 /**
  * `spanel status`: last run, outcome, duration, step counts and overdue state of every job.
@@ -11,16 +13,18 @@ import { RUN_TABLE } from '../runner/history.js';
 export async function statusHandler(ctx: CommandContext): Promise<number> {
   const db = await openDatabase(ctx.settings.databaseUrl);
   let report: StatusReport;
+  let leases: LeaseHolder[];
   try {
     if (!(await db.dialect.existingTables(db.knex, [RUN_TABLE])).has(RUN_TABLE)) {
       throw new OperationError(`the database at ${db.safeUrl} has no run history yet: run \`spanel migrate\` first`);
     }
     report = await jobStatuses(db.knex, ctx.settings, ctx.runOptions.now);
+    leases = await activeLeases(db);
   } finally {
     await db.close();
   }
-  if (ctx.opts.json) ctx.io.stdout.write(`${JSON.stringify(report)}\n`);
-  else ctx.say(renderStatus(report));
+  if (ctx.opts.json) ctx.io.stdout.write(`${JSON.stringify({ ...report, locks: leases.map((l) => leaseJson(l, report.timezone)) })}\n`);
+  else ctx.say(renderStatus(report) + renderLeases(leases, report.timezone));
   return report.ok ? EXIT.OK : EXIT.FAILED;
 }
 
@@ -63,4 +67,17 @@ function changedBy(run: RunSummary): string | null {
   if (run.steps.length) return run.steps.map((s) => `${s.name} ${s.count}`).join(', ');
   if (run.outcome === 'failed' || run.outcome === 'interrupted') return `not counted: it ${how}; the batches it committed before are kept`;
   return null;
+}
+
+const panelTime = (ms: number, tz: string) => new Clock(new Date(ms), tz).panelLocal();
+
+function leaseJson(l: LeaseHolder, tz: string) {
+  return { name: l.name, host: l.host, pid: l.pid, since: new Date(l.acquiredAtMs).toISOString(), expires: new Date(l.expiresAtMs).toISOString(), sincePanelLocal: panelTime(l.acquiredAtMs, tz), expiresPanelLocal: panelTime(l.expiresAtMs, tz) };
+}
+
+/** Who holds an overlap lock now (by the database server's clock), with when its lease ends. */
+export function renderLeases(leases: LeaseHolder[], tz: string): string {
+  if (!leases.length) return '';
+  const lines = leases.map((l) => `  ${l.name} held by ${l.host} pid ${l.pid} since ${panelTime(l.acquiredAtMs, tz)}, lease expires ${panelTime(l.expiresAtMs, tz)} unless renewed`);
+  return `\n\nLocks held now:\n${lines.join('\n')}`;
 }

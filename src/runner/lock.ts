@@ -1,76 +1,143 @@
-import { createHash } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { hostname } from 'node:os';
 import type { Knex } from 'knex';
+import type { Logger } from 'pino';
+import { LEASE_TABLE } from '../../migrations/20261202001200_lease_lock.js';
 import type { Database } from '../db/connect.js';
 import { LockHeldError, OperationError } from '../errors.js';
+import { isConflict } from './retry.js';
 
 export interface RunLock {
-  /** Throws unless this run still holds the lock (checked just before commit). */
-  verify(): Promise<void>;
+  /**
+   * Throws unless this run still holds the lock. Called inside the run's transaction (`trx`),
+   * just before its COMMIT, so that the check commits (or conflicts) together with the work.
+   */
+  verify(trx?: Knex.Transaction): Promise<void>;
   release(): Promise<void>;
 }
 
-/**
- * The lock's connection sits idle while the run works on another one; a server whose
- * wait_timeout is shorter than the run would close it and so free the lock under a running job.
- * A day is longer than any job's TimeoutStartSec.
- */
-const LOCK_IDLE_SECONDS = 86_400;
+export interface LeaseOptions {
+  /** Lease length in seconds (SPANEL_LOCK_LEASE); renewed every third of it. */
+  leaseSeconds: number;
+  log?: Logger;
+}
+
+/** Milliseconds since the epoch on the database server's clock; no session time zone enters. */
+const SERVER_MS = 'ROUND(UNIX_TIMESTAMP(NOW(6)) * 1000)';
+/** A Galera certification conflict on the acquiring write: the other writer's row wins; look again. */
+const ACQUIRE_ATTEMPTS = 3;
 
 /**
- * MySQL/MariaDB: GET_LOCK on a connection held for the whole run. The lock lives in the database
- * server, so it covers every host that runs spanel against the same database, and the server frees
- * it the moment the holding connection closes: a killed or crashed run never leaves it held.
+ * MySQL/MariaDB: a lease row in spanel_lock (name, token, holder, expires_at on the server's
+ * clock). Taking, renewing and releasing it are single autocommit statements on any pooled
+ * connection, so nothing depends on one session surviving (a proxy may route every statement
+ * elsewhere, every Galera node sees the same row). The run's own transaction updates the row by
+ * its token just before COMMIT: a run whose lease expired and was taken over rolls back, and two
+ * runs overlapping despite the lease conflict through the row lock (one server) or certification
+ * (Galera). A run that dies leaves the row, which expires within one lease.
  * SQLite (embedded, single host): an exclusive lock file next to the database, stale when its
  * process is gone.
  */
-export async function acquireLock(db: Database, name: string): Promise<RunLock> {
+export async function acquireLock(db: Database, name: string, opts: LeaseOptions = { leaseSeconds: 60 }): Promise<RunLock> {
   if (db.target.kind === 'sqlite') return acquireFileLock(`${db.target.filename}.${name.replace(/[^\w.-]/g, '_')}.lock`, name);
-  const lockName = serverLockName(db.target.database, name);
-  const client = db.knex.client as { acquireConnection(): Promise<unknown>; releaseConnection(c: unknown): Promise<void> };
-  const conn = await client.acquireConnection();
-  const on = (sql: string, bindings: Knex.RawBinding[]) => db.knex.raw(sql, bindings).connection(conn);
-  let got: unknown;
-  try {
-    const [rows] = (await on('SELECT GET_LOCK(?, 0) AS got', [lockName])) as [{ got: number | null }[]];
-    got = rows[0]?.got;
-  } catch (err) {
-    await client.releaseConnection(conn);
-    throw err;
-  }
-  if (Number(got) !== 1) {
-    await client.releaseConnection(conn);
-    throw new LockHeldError(name);
-  }
-  await on('SET SESSION wait_timeout = ?', [LOCK_IDLE_SECONDS]).catch(() => undefined);
+  return acquireLease(db.knex, name, opts);
+}
+
+async function acquireLease(knex: Knex, name: string, opts: LeaseOptions): Promise<RunLock> {
+  const token = randomUUID();
+  const leaseMs = Math.round(opts.leaseSeconds * 1000);
+  const holder = { host: hostname().slice(0, 255), pid: process.pid };
+  if (!(await takeLease(knex, name, token, holder, leaseMs))) throw new LockHeldError(name);
+
+  let lost = false;
+  let renewing: Promise<void> = Promise.resolve();
+  const renew = async () => {
+    try {
+      const n = await affected(knex.raw(`UPDATE ${LEASE} SET expires_at = ${SERVER_MS} + ? WHERE name = ? AND token = ?`, [leaseMs, name, token]));
+      if (n === 0) lost = true;
+    } catch (err) {
+      // The next tick tries again; the check inside the transaction has the last word.
+      opts.log?.warn({ lock: name, err: (err as Error).message }, 'could not renew the lock lease');
+    }
+  };
+  const timer = setInterval(() => void (renewing = renew()), Math.max(200, Math.floor(leaseMs / 3)));
+  timer.unref();
+
   return {
-    verify: async () => {
-      const held = await on('SELECT IS_USED_LOCK(?) = CONNECTION_ID() AS mine', [lockName])
-        .then(([rows]: [{ mine: number | null }[]]) => Number(rows[0]?.mine) === 1)
-        .catch(() => false);
-      if (!held) throw new OperationError(`lost the overlap lock "${name}" (the database closed its connection): rolled back so that no other run overlaps this one; run the job again`);
+    verify: async (trx) => {
+      const n = lost
+        ? 0
+        : await affected((trx ?? knex).raw(`UPDATE ${LEASE} SET checks = checks + 1 WHERE name = ? AND token = ? AND expires_at > ${SERVER_MS}`, [name, token]));
+      if (n === 0) {
+        lost = true;
+        throw new OperationError(`lost the overlap lock "${name}" (its lease expired or another run took it over): rolled back so that no other run overlaps this one; run the job again`);
+      }
     },
     release: async () => {
-      try {
-        await on('SELECT RELEASE_LOCK(?)', [lockName]);
-      } finally {
-        await client.releaseConnection(conn);
-      }
+      clearInterval(timer);
+      await renewing;
+      await knex.raw(`UPDATE ${LEASE} SET expires_at = 0 WHERE name = ? AND token = ?`, [name, token]);
     },
   };
 }
 
-/** GET_LOCK names longer than this are refused by MySQL 5.7+ and MariaDB. */
-const MAX_LOCK_NAME = 64;
+const LEASE = LEASE_TABLE.name;
 
 /**
- * `spanel:<database>:<name>`; a database name too long for that is replaced by a digest of it,
- * since cutting the string short could make two jobs (or two databases) share one lock.
+ * Takes over an expired (or released) lease, else creates the row; neither when a live lease
+ * exists. On Galera a concurrent taker through another node makes one of the two writes fail
+ * certification (a deadlock error): look again, by then the winner's row has arrived.
  */
-export function serverLockName(database: string, name: string): string {
-  const plain = `spanel:${database}:${name}`;
-  if (plain.length <= MAX_LOCK_NAME) return plain;
-  return `spanel:${createHash('sha256').update(database).digest('hex').slice(0, 24)}:${name}`.slice(0, MAX_LOCK_NAME);
+async function takeLease(knex: Knex, name: string, token: string, holder: { host: string; pid: number }, leaseMs: number): Promise<boolean> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const took = await affected(
+        knex.raw(
+          `UPDATE ${LEASE} SET token = ?, host = ?, pid = ?, acquired_at = ${SERVER_MS}, expires_at = ${SERVER_MS} + ?, checks = 0
+           WHERE name = ? AND expires_at <= ${SERVER_MS}`,
+          [token, holder.host, holder.pid, leaseMs, name],
+        ),
+      );
+      if (took === 1) return true;
+      try {
+        await knex.raw(
+          `INSERT INTO ${LEASE} (name, token, host, pid, acquired_at, expires_at, checks) VALUES (?, ?, ?, ?, ${SERVER_MS}, ${SERVER_MS} + ?, 0)`,
+          [name, token, holder.host, holder.pid, leaseMs],
+        );
+        return true;
+      } catch (err) {
+        if ((err as { code?: string }).code === 'ER_DUP_ENTRY') return false;
+        throw err;
+      }
+    } catch (err) {
+      if (!isConflict(err) || attempt >= ACQUIRE_ATTEMPTS) throw err;
+      await new Promise((r) => setTimeout(r, 50 * attempt));
+    }
+  }
+}
+
+async function affected(q: Promise<unknown> | Knex.Raw): Promise<number> {
+  const [res] = (await q) as [{ affectedRows?: number }];
+  return Number(res?.affectedRows ?? 0);
+}
+
+export interface LeaseHolder {
+  name: string;
+  host: string;
+  pid: number;
+  acquiredAtMs: number;
+  expiresAtMs: number;
+}
+
+/** Leases alive now (by the server's clock), for `spanel status`; none on SQLite. */
+export async function activeLeases(db: Database): Promise<LeaseHolder[]> {
+  if (db.target.kind !== 'mysql') return [];
+  if (!(await db.dialect.existingTables(db.knex, [LEASE])).has(LEASE)) return [];
+  const [rows] = (await db.knex.raw(`SELECT name, host, pid, acquired_at, expires_at FROM ${LEASE} WHERE expires_at > ${SERVER_MS} ORDER BY name`)) as [
+    { name: string; host: string; pid: number; acquired_at: string; expires_at: string }[],
+  ];
+  return rows.map((r) => ({ name: r.name, host: r.host, pid: Number(r.pid), acquiredAtMs: Number(r.acquired_at), expiresAtMs: Number(r.expires_at) }));
 }
 
 /** A lock with no server behind it, for commands that run without one (payment confirm). */

@@ -9,12 +9,16 @@ import { maskSecrets } from '../util/mask.js';
 import { recordFinish, recordStart, RUN_TABLE } from './history.js';
 import { acquireLock, NO_LOCK, type RunLock } from './lock.js';
 import type { RunObserver } from './observer.js';
+import { retryingConflicts } from './retry.js';
+import { onWritableServer } from './server.js';
 import type { AfterCommitEffect, CommandSpec, Outcome, RunResult, StepContext, StepReport } from './types.js';
 
 export interface RunOptions {
   dryRun: boolean;
   force: boolean;
   now: Date;
+  /** No --now: take "now" from the database server's clock (every host then agrees). */
+  nowFromServer?: boolean;
   operator: string;
   sampleSize?: number;
 }
@@ -36,7 +40,7 @@ export interface RunDeps {
  */
 export async function runCommand(spec: CommandSpec, deps: RunDeps, opts: RunOptions): Promise<RunResult> {
   const { settings, log } = deps;
-  const clock = new Clock(opts.now, settings.timezone);
+  let clock = new Clock(opts.now, settings.timezone);
   const started = Date.now();
   const steps: StepReport[] = [];
   const effects: AfterCommitEffect[] = [];
@@ -51,9 +55,11 @@ export async function runCommand(spec: CommandSpec, deps: RunDeps, opts: RunOpti
   const missingEffects: RunResult['missingEffects'] = [];
 
   try {
+    opts = await onWritableServer(db, settings, log, opts);
+    clock = new Clock(opts.now, settings.timezone);
     await assertMigrated(db);
     if (spec.mode !== 'batched') await assertTransactional(db);
-    if (spec.lockName && !opts.dryRun) lock = await acquireLock(db, spec.lockName);
+    if (spec.lockName && !opts.dryRun) lock = await acquireLock(db, spec.lockName, { leaseSeconds: settings.lockLease, log });
     if (!opts.dryRun) {
       runId = await recordStart(db.knex, {
         command: spec.command,
@@ -83,13 +89,13 @@ export async function runCommand(spec: CommandSpec, deps: RunDeps, opts: RunOpti
     if (spec.mode === 'batched') {
       await runSteps(spec, { ...base, trx: db.knex as Knex.Transaction }, steps, abort.signal);
     } else {
-      await retryingDeadlocks(log, () => {
+      await retryingConflicts(log, settings.retryBudget, () => {
         steps.length = 0;
         effects.length = 0;
         spec.reset?.();
         return inTransaction(db, opts.dryRun, abort.signal, async (trx) => {
           await runSteps(spec, { ...base, trx }, steps, abort.signal);
-          if (!opts.dryRun) await lock.verify();
+          if (!opts.dryRun) await lock.verify(trx);
         });
       });
     }
@@ -187,35 +193,6 @@ async function inTransaction(
   } finally {
     signal.removeEventListener('abort', onAbort);
   }
-}
-
-/** Attempts of one transaction that InnoDB chose as a deadlock victim (it rolled it back whole). */
-const DEADLOCK_ATTEMPTS = 5;
-
-/**
- * InnoDB resolves a deadlock by rolling one transaction back entirely, and the MySQL manual's
- * advice is to run it again. Confirmations, recoveries and the check job lock overlapping user
- * rows in different orders (a referral chain runs towards lower ids, a scan towards higher), so
- * this happens under load; every attempt starts from nothing, so a retry is safe.
- */
-async function retryingDeadlocks(log: Logger, attempt: () => Promise<void>): Promise<void> {
-  for (let n = 1; ; n++) {
-    try {
-      return await attempt();
-    } catch (err) {
-      if (!isDeadlock(err)) throw err;
-      if (n >= DEADLOCK_ATTEMPTS) {
-        throw new OperationError(`the transaction deadlocked with concurrent changes ${n} times and was rolled back each time: nothing was changed; run the command again`);
-      }
-      log.warn({ attempt: n }, 'deadlock: the transaction was rolled back, running it again');
-      await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 50 * 2 ** n)));
-    }
-  }
-}
-
-function isDeadlock(err: unknown): boolean {
-  const e = err as { code?: string; errno?: number } | null;
-  return e?.code === 'ER_LOCK_DEADLOCK' || e?.errno === 1213;
 }
 
 async function assertTransactional(db: Database): Promise<void> {

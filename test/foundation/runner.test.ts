@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { serverLockName } from '../../src/runner/lock.js';
 import { pino } from 'pino';
 import { loadSettings } from '../../src/config/load.js';
 import { reportedUpdate } from '../../src/runner/changes.js';
@@ -115,18 +114,5 @@ describe.each(DIALECTS)('runner on %s', (dialect) => {
     } finally {
       await t.knex.schema.renameTable('spanel_run_away', 'spanel_run');
     }
-  });
-});
-
-describe('server lock names', () => {
-  it('stay within 64 characters and distinct per job and database, however long the database name', () => {
-    const long = 'd'.repeat(64);
-    const names = ['job:daily', 'job:hourly', 'job:check', 'job:dbclean'].flatMap((job) => [
-      serverLockName(long, job),
-      serverLockName(`${long.slice(1)}e`, job),
-    ]);
-    for (const n of names) expect(n.length).toBeLessThanOrEqual(64);
-    expect(new Set(names).size).toBe(names.length);
-    expect(serverLockName('sspanel', 'job:daily')).toBe('spanel:sspanel:job:daily');
   });
 });
