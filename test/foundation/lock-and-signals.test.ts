@@ -21,8 +21,8 @@ describe('overlap lock, crashes and signals (MariaDB, separate processes)', () =
   let nodeId: number;
   let lockedNodeId: number;
   let lastRunBefore: number;
-  const env = () => ({ DATABASE_URL: t.url, SPANEL_TIMEZONE: 'Asia/Shanghai' });
-  const lockName = () => `spanel:${new URL(t.url).pathname.slice(1)}:job:daily`;
+  // A short lease, so that the killed run's lease expires within the test.
+  const env = () => ({ DATABASE_URL: t.url, SPANEL_TIMEZONE: 'Asia/Shanghai', SPANEL_LOCK_LEASE: '3s' });
 
   beforeEach(async () => {
     await t.knex('user').del();
@@ -40,9 +40,13 @@ describe('overlap lock, crashes and signals (MariaDB, separate processes)', () =
     await blocker.end().catch(() => undefined);
   });
 
+  /** pid of the live lease holder of job:daily (by the server's clock), or null. */
   const lockHolder = async (): Promise<number | null> => {
-    const [rows] = (await blocker.query('SELECT IS_USED_LOCK(?) AS holder', [lockName()])) as [{ holder: number | null }[], unknown];
-    return rows[0]!.holder;
+    // Not through `blocker`: its open transaction reads an old snapshot.
+    const [rows] = (await t.knex.raw(
+      "SELECT pid FROM spanel_lock WHERE name = 'job:daily' AND expires_at > ROUND(UNIX_TIMESTAMP(NOW(6)) * 1000)",
+    )) as [{ pid: number }[], unknown];
+    return rows[0] ? Number(rows[0].pid) : null;
   };
   const waitFor = async (what: string, cond: () => Promise<boolean>, ms = 20_000) => {
     const t0 = Date.now();
@@ -103,12 +107,15 @@ describe('overlap lock, crashes and signals (MariaDB, separate processes)', () =
     expect((await first.done).code).toBe(0);
   });
 
-  it('a killed run (SIGKILL) leaves the lock free and nothing changed', async () => {
+  it('a killed run (SIGKILL) holds the lock until its lease expires, and changed nothing', async () => {
     const first = startDaily();
     await waitFor('the run to wait on the row lock', blockedOnRowLock);
+    expect(await lockHolder()).toBe(first.child.pid);
     first.child.kill('SIGKILL');
     await first.done;
-    await waitFor('the server to free the lock of the dead connection', async () => (await lockHolder()) === null);
+    const meanwhile = await spawnCli(['job', 'daily', '--now', NOW], env());
+    expect([meanwhile.code, meanwhile.stderr.trim()]).toEqual([75, 'spanel: skipped: another run holds the lock "job:daily"']);
+    await waitFor('the dead run\'s lease to expire', async () => (await lockHolder()) === null);
     await blocker.query('ROLLBACK');
     // The renewal the dead run had made inside its transaction is gone.
     expect(await row('user', userId)).toMatchObject({ u: '100', d: '50' });
