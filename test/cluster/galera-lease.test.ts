@@ -149,7 +149,7 @@ describe('Galera: one lease for every node, conflicts retried, read-only nodes r
       expect(money.map((u) => u.money)).toEqual(['2.00', '2.00', '10.00']);
       expect(await count(node, 'spanel_money_ledger')).toBe(ledgerBefore + 3);
     }
-    expect(await read(1, 'SELECT COUNT(*) AS n FROM payback WHERE paylist_id = ?', [order])).toEqual([{ n: 2 }]);
+    expect(await read(1, 'SELECT COUNT(*) AS n FROM payback WHERE paylist_id = ?', [order])).toEqual([{ n: '2' }]);
   });
 
   it('a certification failure at COMMIT is retried to a correct result, and the retry is logged', async () => {

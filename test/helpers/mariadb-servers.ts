@@ -278,8 +278,9 @@ export async function startReplicaPair(port: number): Promise<ReplicaPair> {
     servers.push(primary);
     const replica = await startServer({ name: 'replica', port: port + 1, datadir: join(root, 'replica'), args: ['--server-id=2', `--relay-log=${join(root, 'replica', 'relay')}`] });
     servers.push(replica);
-    const [{ File, Position }] = await query<{ File: string; Position: number }>(primary, 'SHOW MASTER STATUS');
-    await query(replica, `CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=${port}, MASTER_USER='root', MASTER_PASSWORD='', MASTER_LOG_FILE=?, MASTER_LOG_POS=?`, [File, Position]);
+    const [binlog] = await query<{ File: string; Position: number }>(primary, 'SHOW MASTER STATUS');
+    if (!binlog) throw new Error('the primary has no binary log');
+    await query(replica, `CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=${port}, MASTER_USER='root', MASTER_PASSWORD='', MASTER_LOG_FILE=?, MASTER_LOG_POS=?`, [binlog.File, binlog.Position]);
     await query(replica, 'START SLAVE');
     await waitUntil(async () => {
       const [s] = await query<{ Slave_IO_Running: string; Slave_SQL_Running: string }>(replica, 'SHOW SLAVE STATUS');
