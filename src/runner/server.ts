@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Settings } from '../config/settings.js';
 import type { Database } from '../db/connect.js';
-import { assertWritable, hostSkewSeconds } from '../db/topology.js';
+import { assertWritable, hostSkewSeconds, type ServerState } from '../db/topology.js';
 import type { RunOptions } from './run.js';
 
 /**
@@ -12,12 +12,15 @@ import type { RunOptions } from './run.js';
 export async function onWritableServer(db: Database, settings: Settings, log: Logger, opts: RunOptions): Promise<RunOptions> {
   const state = await assertWritable(db);
   if (!state) return opts;
-  const skew = hostSkewSeconds(state);
-  if (Math.abs(skew) > settings.maxClockSkew) {
-    log.warn(
-      { skewSeconds: Number(skew.toFixed(3)), limitSeconds: settings.maxClockSkew },
-      `this host's clock is ${Math.abs(skew).toFixed(1)} s ${skew > 0 ? 'ahead of' : 'behind'} the database server's: jobs use the server's clock, but fix NTP on this host`,
-    );
-  }
+  warnIfSkewed(log, state, settings.maxClockSkew);
   return opts.nowFromServer ? { ...opts, now: new Date(state.serverNowMs) } : opts;
+}
+
+export function warnIfSkewed(log: Logger, state: ServerState, limitSeconds: number): void {
+  const skew = hostSkewSeconds(state);
+  if (Math.abs(skew) <= limitSeconds) return;
+  log.warn(
+    { skewSeconds: Number(skew.toFixed(3)), limitSeconds },
+    `this host's clock is ${Math.abs(skew).toFixed(1)} s ${skew > 0 ? 'ahead of' : 'behind'} the database server's: jobs use the server's clock, but fix NTP on this host`,
+  );
 }
