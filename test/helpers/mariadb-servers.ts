@@ -31,19 +31,29 @@ const running = new Set<ChildProcess>();
 const tempDirs = new Set<string>();
 let exitHookInstalled = false;
 
+function killEverything(): void {
+  for (const child of running) {
+    try {
+      child.kill('SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+}
+
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
-  process.once('exit', () => {
-    for (const child of running) {
-      try {
-        child.kill('SIGKILL');
-      } catch {
-        /* already gone */
-      }
-    }
-    for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
-  });
+  process.once('exit', killEverything);
+  // A test runner stopped by a signal skips afterAll and 'exit': stop the servers, then die of
+  // the same signal.
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(sig, () => {
+      killEverything();
+      process.kill(process.pid, sig);
+    });
+  }
 }
 
 /** A temporary directory the mysql user may enter (mkdtemp makes it root-only). */
