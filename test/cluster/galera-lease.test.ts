@@ -33,7 +33,8 @@ describe('Galera: one lease for every node, conflicts retried, read-only nodes r
     await admin.end();
     node1 = await openDatabase(nodes[0]!.url(DB));
     await migrateLatest(node1.knex);
-  }, 300_000);
+    // Bounded, but generous: state transfers crawl on a loaded 2-core CI machine.
+  }, 600_000);
   afterAll(async () => {
     await node1?.close();
     await cluster?.stop();

@@ -236,7 +236,7 @@ export async function startGaleraCluster(basePort: number, size = 3): Promise<Ga
         name: `galera node ${i + 1}`,
         port: client,
         datadir,
-        readyTimeoutMs: 120_000,
+        readyTimeoutMs: 240_000,
         args: [
           ...(i === 0 ? ['--wsrep-new-cluster'] : []),
           '--wsrep-on=ON',
@@ -256,7 +256,7 @@ export async function startGaleraCluster(basePort: number, size = 3): Promise<Ga
         ],
       });
       nodes.push(node);
-      await waitUntil(async () => (await statusOf(node, 'wsrep_local_state_comment')) === 'Synced', 120_000, 250);
+      await waitUntil(async () => (await statusOf(node, 'wsrep_local_state_comment')) === 'Synced', 240_000, 250);
     }
     for (const node of nodes) await waitUntil(async () => Number(await statusOf(node, 'wsrep_cluster_size')) === size, 60_000, 250);
   } catch (err) {
