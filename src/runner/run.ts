@@ -186,7 +186,13 @@ async function inTransaction(
     await body(trx);
     throwIfAborted(signal);
     if (dryRun) await trx.rollback();
-    else await trx.commit();
+    else {
+      // knex's commit() resolves even when the server answers COMMIT with an error (a Galera
+      // certification failure); only executionPromise rejects. (Issue 10's commitConfirmed
+      // replaces this.)
+      await trx.commit();
+      await trx.executionPromise;
+    }
   } catch (err) {
     if (!trx.isCompleted()) await trx.rollback().catch(() => undefined);
     throw signal.aborted ? new InterruptedError(signal.reason as NodeJS.Signals) : err;
