@@ -48,7 +48,11 @@ async function acquireLease(knex: Knex, name: string, opts: LeaseOptions): Promi
   const token = randomUUID();
   const leaseMs = Math.round(opts.leaseSeconds * 1000);
   const holder = { host: hostname().slice(0, 255), pid: process.pid };
-  if (!(await takeLease(knex, name, token, holder, leaseMs))) throw new LockHeldError(name);
+  const took = await takeLease(knex, name, token, holder, leaseMs).catch((err: { code?: string }) => {
+    if (err?.code === 'ER_NO_SUCH_TABLE') throw new OperationError(`the lock table ${LEASE} is missing (spanel was upgraded): run \`spanel migrate\` first`);
+    throw err;
+  });
+  if (!took) throw new LockHeldError(name);
 
   let lost = false;
   let renewing: Promise<void> = Promise.resolve();

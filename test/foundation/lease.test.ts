@@ -115,3 +115,13 @@ describe('conflict retries with a time budget', () => {
     expect(other).toBe(1);
   });
 });
+
+describe('after an upgrade without migrate', () => {
+  const t = useTestDatabase('mysql');
+  it('a missing lease table says to run migrate', async () => {
+    await t.knex.schema.dropTable('spanel_lock');
+    await expect(acquireLock(t.db, 'job:a', { leaseSeconds: 60 })).rejects.toThrow(
+      new OperationError('the lock table spanel_lock is missing (spanel was upgraded): run `spanel migrate` first'),
+    );
+  });
+});
