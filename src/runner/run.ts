@@ -6,6 +6,7 @@ import { describeNonTransactional, nonTransactionalTables } from '../db/engines.
 import { EXIT, InterruptedError, OperationError, SpanelError } from '../errors.js';
 import { Clock } from '../time/clock.js';
 import { maskSecrets } from '../util/mask.js';
+import { recordChangeSample } from './change-sample.js';
 import { recordFinish, recordStart, RUN_TABLE } from './history.js';
 import { acquireLock, NO_LOCK, type RunLock } from './lock.js';
 import type { RunObserver } from './observer.js';
@@ -134,6 +135,9 @@ export async function runCommand(spec: CommandSpec, deps: RunDeps, opts: RunOpti
       await recordFinish(db.knex, runId, { outcome, finishedAtMs: Date.now(), durationMs, steps, error: message }).catch(
         (err) => log.error({ err }, 'could not record the end of the run in spanel_run'),
       );
+      if (outcome !== 'failed' && outcome !== 'interrupted' && outcome !== 'skipped') {
+        await recordChangeSample(db.knex, runId, steps, opts.sampleSize ?? settings.sampleSize).catch((err) => log.error({ err }, 'could not record the changed rows in spanel_run_change'));
+      }
       await notify(deps, log, (o) => o.onFinish?.(result));
     }
   } finally {
