@@ -6,6 +6,7 @@ import { LEDGER_TABLE, recordMoneyChange } from '../ledger/ledger.js';
 import { formatMoney, money } from '../ledger/money.js';
 import { normaliseValue } from '../runner/changes.js';
 import type { CommandSpec, RowChange, Step, StepContext } from '../runner/types.js';
+import { forecastRules } from '../support/next-rule.js';
 import { takeBackRecoveries } from './reward.js';
 
 /** Refusals of a restore are invalid input: exit 2, nothing changed. */
@@ -69,6 +70,7 @@ function restoreUser(userId: number, state: RestoreState): Step {
       const balance = money(row.money as string);
       await recordMoneyChange(ctx, { userId, before: 0, after: balance, reason: 'restore', reference: `archive:${state.archive.id}` });
       await ctx.trx(ARCHIVE_TABLE).where('id', state.archive.id).update({ restored_at: ctx.clock.unix, restored_run_id: ctx.runId });
+      const again = await deletedAgain(ctx, userId);
       return {
         count: 1,
         counts: { user: 1, [ARCHIVE_TABLE]: 1 },
@@ -76,7 +78,10 @@ function restoreUser(userId: number, state: RestoreState): Step {
           { table: 'user', id: userId, action: 'insert', after: pick(values, ['email', 'money', 'class', 'class_expire', 'expire_in', 'enable', 'ref_by']) },
           { table: ARCHIVE_TABLE, id: state.archive.id, action: 'update', before: { restored_at: null }, after: { restored_at: ctx.clock.unix } },
         ],
-        notes: [`user #${userId} (${email || 'no email'}) restored from archive row #${state.archive.id} (deleted by ${state.archive.reason}); balance ${formatMoney(balance)} noted in the ledger`],
+        notes: [
+          `user #${userId} (${email || 'no email'}) restored from archive row #${state.archive.id} (deleted by ${state.archive.reason}); balance ${formatMoney(balance)} noted in the ledger`,
+          ...again,
+        ],
         data: { user: userId, archive: state.archive.id, email, balance: formatMoney(balance), deletedByRun: state.archive.runId },
       };
     },
@@ -118,6 +123,19 @@ function restoreRows(userId: number, state: RestoreState): Step {
       return { count, counts, changes, notes, ...(skipped.length ? { skipped } : {}) };
     },
   };
+}
+
+/**
+ * An account restored exactly as it was still matches the rule that deleted it: say so, with
+ * what would stop the next check run from deleting it again.
+ */
+async function deletedAgain(ctx: StepContext, userId: number): Promise<string[]> {
+  const row: Record<string, unknown> | undefined = await ctx.trx('user').where('id', userId).first();
+  if (!row) return [];
+  const soon = (await forecastRules(ctx.trx, ctx.dialect, ctx.settings, ctx.clock.date, row)).filter(
+    (f) => f.rule.startsWith('check rule') && f.at <= ctx.clock.unix,
+  );
+  return soon.map((f) => `warning: ${f.rule} deletes user #${userId} again at the next check run unless ${f.unless ?? 'its values change'}`);
 }
 
 /** A dependent row whose id the panel has given to a new row cannot go back: refused, nothing changes. */
