@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import type { CommandContext } from '../cli/context.js';
 import { UsageError } from '../errors.js';
 import { LEDGER_TABLE } from '../ledger/ledger.js';
+import { BATCHED_JOBS } from '../ops/job-status.js';
 import { renderChange } from '../output/render.js';
 import { RUN_CHANGE_TABLE } from '../runner/change-sample.js';
 import { RUN_TABLE } from '../runner/history.js';
@@ -65,6 +66,9 @@ export async function historyHandler(ctx: CommandContext, _args: string[], opts:
   return 0;
 }
 
+/** A batched job keeps the batches it committed before it failed, so its counts stand. */
+const batched = (command: string): boolean => BATCHED_JOBS.has(command.replace(/^job /, '') as never);
+
 function listItem(r: Record<string, unknown>, tz: string): RunListItem {
   const startedMs = Number(r.started_at);
   const nowMs = Number(r.now_at);
@@ -80,7 +84,7 @@ function listItem(r: Record<string, unknown>, tz: string): RunListItem {
     durationMs: r.duration_ms === null || r.duration_ms === undefined ? null : Number(r.duration_ms),
     operator: String(r.operator),
     host: String(r.host),
-    rowsChanged: COMMITTED.has(outcome) || steps.length > 0 ? steps.reduce((n, s) => n + Number(s.count ?? 0), 0) : null,
+    rowsChanged: COMMITTED.has(outcome) || (batched(String(r.command)) && steps.length > 0) ? steps.reduce((n, s) => n + Number(s.count ?? 0), 0) : null,
   };
 }
 
@@ -153,7 +157,7 @@ function renderDetail(d: RunDetail, tz: string): string[] {
     `  arguments ${d.args && Object.keys(d.args).length ? Object.entries(d.args).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ') : '(none)'}`,
   ];
   if (d.error) out.push(`  error     ${d.error}`);
-  if (!COMMITTED.has(d.outcome) && d.outcome !== 'running') out.push('  (rolled back: the counts below were not kept)');
+  if (d.rowsChanged === null && d.steps.length > 0) out.push('  (rolled back: nothing below was kept)');
   d.steps.forEach((s, i) => {
     const counts = s.counts && Object.keys(s.counts).length > 1 ? ` (${Object.entries(s.counts).map(([t, n]) => `${t} ${n}`).join(', ')})` : '';
     out.push(`${String(i + 1).padStart(2)}. ${s.name.padEnd(24)} ${s.count} row${s.count === 1 ? '' : 's'}${counts}`);

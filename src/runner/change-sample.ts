@@ -10,9 +10,12 @@ const INSERT_CHUNK = 500;
  * Keeps the rows a real run changed with the run, so `spanel history show` can say what it did
  * long after the report scrolled away. Steps already bound their samples (SPANEL_SAMPLE_SIZE per
  * table), and this keeps at most that many per step and table again, so a step that forgot to
- * bound cannot fill the table.
+ * bound cannot fill the table. Written in the run's transaction, so the sample commits (or is
+ * rolled back) with the changes it describes. A database whose migration adding the table is
+ * still pending keeps no sample rather than failing the job.
  */
 export async function recordChangeSample(db: Knex, runId: number, steps: StepReport[], sampleSize: number): Promise<void> {
+  if (!steps.some((s) => s.changes.length > 0) || !(await db.schema.hasTable(RUN_CHANGE_TABLE))) return;
   const rows: Record<string, unknown>[] = [];
   for (const step of steps) {
     const perTable = new Map<string, number>();

@@ -83,6 +83,7 @@ export async function runCommand(spec: CommandSpec, deps: RunDeps, opts: RunOpti
     };
     if (spec.mode === 'batched') {
       await runSteps(spec, { ...base, trx: db.knex as Knex.Transaction }, steps, abort.signal);
+      if (runId !== null) await recordChangeSample(db.knex, runId, steps, base.sampleSize);
     } else {
       await retryingDeadlocks(log, () => {
         steps.length = 0;
@@ -91,6 +92,7 @@ export async function runCommand(spec: CommandSpec, deps: RunDeps, opts: RunOpti
         return inTransaction(db, opts.dryRun, abort.signal, async (trx) => {
           await runSteps(spec, { ...base, trx }, steps, abort.signal);
           if (!opts.dryRun) await lock.verify();
+          if (runId !== null) await recordChangeSample(trx, runId, steps, base.sampleSize);
         });
       });
     }
@@ -135,9 +137,6 @@ export async function runCommand(spec: CommandSpec, deps: RunDeps, opts: RunOpti
       await recordFinish(db.knex, runId, { outcome, finishedAtMs: Date.now(), durationMs, steps, error: message }).catch(
         (err) => log.error({ err }, 'could not record the end of the run in spanel_run'),
       );
-      if (outcome !== 'failed' && outcome !== 'interrupted' && outcome !== 'skipped') {
-        await recordChangeSample(db.knex, runId, steps, opts.sampleSize ?? settings.sampleSize).catch((err) => log.error({ err }, 'could not record the changed rows in spanel_run_change'));
-      }
       await notify(deps, log, (o) => o.onFinish?.(result));
     }
   } finally {

@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+import { DIALECTS, useTestDatabase } from '../helpers/db.js';
+import { insertUser } from '../helpers/fixtures.js';
+import { ACTIVE, DAY, NOW_ISO, panelLocal } from '../jobs/check.helpers.js';
+
+const DOOMED = { t: 0, u: 0, d: 0, last_check_in_time: 0, reg_date: panelLocal(-40 * DAY) };
+const count = async (knex: any, table: string) => Number((await knex(table).count({ n: '*' }).first()).n);
+
+describe.each(DIALECTS)('the change sample kept with a run, on %s', (dialect) => {
+  const t = useTestDatabase(dialect);
+  const cli = (args: string[], env: Record<string, string> = {}) => runCli(args, { DATABASE_URL: t.url, SPANEL_TIMEZONE: 'Asia/Shanghai', ...env });
+
+  it('a run that fails keeps no sample and no archived rows (they roll back with it)', async () => {
+    const doomed = await insertUser(t.knex, { ...DOOMED, email: 'd1@example.com' });
+    await t.knex('link').insert({ type: 1, token: 'x', userid: doomed });
+    const r = await cli(['job', 'check', '--now', NOW_ISO, '--json'], { MAX_DELETE_PER_RUN: '0' });
+    expect(r.code).toBe(1);
+    expect(r.json().outcome).toBe('failed');
+    expect([await count(t.knex, 'spanel_run_change'), await count(t.knex, 'spanel_archived_row'), await count(t.knex, 'spanel_archived_user')]).toEqual([0, 0, 0]);
+    const shown = (await cli(['history', 'show', String(r.json().runId), '--json'])).json();
+    expect([shown.outcome, shown.rowsChanged, shown.error]).toEqual(['failed', null, expect.stringContaining('MAX_DELETE_PER_RUN=0')]);
+  });
+
+  it('SPANEL_SAMPLE_SIZE bounds the rows kept per step and table; the count stays whole', async () => {
+    for (let i = 0; i < 3; i++) await insertUser(t.knex, { ...ACTIVE, email: `neg${i}@example.com`, money: '-1.00' });
+    const r = await cli(['job', 'check', '--now', NOW_ISO, '--json'], { SPANEL_SAMPLE_SIZE: '2' });
+    expect(r.code).toBe(0);
+    const show = (await cli(['history', 'show', String(r.json().runId), '--json'])).json();
+    const neg = show.steps.find((s: any) => s.name === 'negative-balance');
+    expect([neg.count, neg.changes.length]).toEqual([3, 2]);
+    const del = show.steps.find((s: any) => s.name === 'expired-accounts');
+    expect(del.changes.map((c: any) => c.action)).toEqual(['delete']);
+  });
+
+  it('a database whose support migration is pending still runs its jobs (no sample kept)', async () => {
+    await t.knex.schema.dropTable('spanel_run_change');
+    await insertUser(t.knex, { ...ACTIVE, email: 'neg-late@example.com', money: '-1.00' });
+    const r = await cli(['job', 'check', '--now', NOW_ISO, '--json']);
+    expect([r.code, r.json().outcome]).toEqual([0, 'success']);
+    const show = (await cli(['history', 'show', String(r.json().runId), '--json'])).json();
+    expect(show.steps.find((s: any) => s.name === 'negative-balance')).toMatchObject({ count: 1, changes: [] });
+  });
+});
