@@ -41,4 +41,18 @@ describe.each(DIALECTS)('the change sample kept with a run, on %s', (dialect) =>
     const show = (await cli(['history', 'show', String(r.json().runId), '--json'])).json();
     expect(show.steps.find((s: any) => s.name === 'negative-balance')).toMatchObject({ count: 1, changes: [] });
   });
+
+  it('ledger verify judges a deleted user by its archived balance', async () => {
+    const payer = await insertUser(t.knex, { ...ACTIVE, email: 'payer-gone@example.com', money: '0.00' });
+    const [order] = await t.knex('paylist').insert({ userid: payer, total: '0.75', status: 0, tradeno: null, datetime: 1 });
+    expect((await cli(['payment', 'confirm', String(order), '--now', NOW_ISO])).code).toBe(0);
+    // Idle since long ago, balance 0.75 ≤ AUTO_CLEAN_MIN_MONEY: rules b and c delete it.
+    await t.knex('user').where('id', payer).update({ t: 1, last_check_in_time: 1, reg_date: panelLocal(-100 * DAY) });
+    expect((await cli(['job', 'check', '--now', NOW_ISO])).code).toBe(0);
+    expect(await t.knex('user').where('id', payer).first()).toBeUndefined();
+    const ok = (await cli(['ledger', 'verify', '--user', String(payer), '--json'])).json();
+    expect(ok).toMatchObject({ ok: true, users: 1, problems: [] });
+    const explained = (await cli(['ledger', 'payer-gone@example.com', '--json'])).json();
+    expect([explained.state, explained.balance, explained.consistent]).toEqual(['deleted', '0.75', true]);
+  });
 });
