@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import type { Knex } from 'knex';
 import type { CommandContext } from '../cli/context.js';
 import { UsageError } from '../errors.js';
@@ -66,6 +67,21 @@ export async function historyHandler(ctx: CommandContext, _args: string[], opts:
   return 0;
 }
 
+/**
+ * A "running" row of a process on this host that no longer exists ended without recording how
+ * (killed, crashed): shown as crashed. Other hosts' processes cannot be checked.
+ */
+function shownOutcome(r: Record<string, unknown>): string {
+  const outcome = String(r.outcome);
+  if (outcome !== 'running' || String(r.host) !== hostname()) return outcome;
+  try {
+    process.kill(Number(r.pid), 0);
+    return outcome;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM' ? outcome : 'crashed';
+  }
+}
+
 /** A batched job keeps the batches it committed before it failed, so its counts stand. */
 const batched = (command: string): boolean => BATCHED_JOBS.has(command.replace(/^job /, '') as never);
 
@@ -73,7 +89,7 @@ function listItem(r: Record<string, unknown>, tz: string): RunListItem {
   const startedMs = Number(r.started_at);
   const nowMs = Number(r.now_at);
   const steps = parseJson<StepSummary[]>(r.steps) ?? [];
-  const outcome = String(r.outcome);
+  const outcome = shownOutcome(r);
   return {
     id: Number(r.id),
     command: String(r.command),

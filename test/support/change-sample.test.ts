@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { DIALECTS, useTestDatabase } from '../helpers/db.js';
@@ -54,5 +55,11 @@ describe.each(DIALECTS)('the change sample kept with a run, on %s', (dialect) =>
     expect(ok).toMatchObject({ ok: true, users: 1, problems: [] });
     const explained = (await cli(['ledger', 'payer-gone@example.com', '--json'])).json();
     expect([explained.state, explained.balance, explained.consistent]).toEqual(['deleted', '0.75', true]);
+  });
+
+  it('history shows a "running" row whose process is gone as crashed', async () => {
+    const [id] = await t.knex('spanel_run').insert({ command: 'job daily', outcome: 'running', started_at: Date.now(), now_at: Date.now(), host: hostname(), pid: 999_999_999, operator: 'x' });
+    const runs = (await cli(['history', '--json'])).json().runs;
+    expect(runs.find((r: any) => r.id === Number(id))).toMatchObject({ outcome: 'crashed', rowsChanged: null });
   });
 });
