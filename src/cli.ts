@@ -3,6 +3,7 @@ import { Command, CommanderError, Option } from 'commander';
 import type { CommandContext, CommonOptions, Io } from './cli/context.js';
 import type { SettingName } from './config/settings.js';
 import { EXIT, isUserError } from './errors.js';
+import { registerSupportCommands } from './cli/support.js';
 import { parseId } from './util/ids.js';
 import { maskSecrets } from './util/mask.js';
 
@@ -10,7 +11,7 @@ import { maskSecrets } from './util/mask.js';
  * The thin command-line layer: declares commands and options, and loads a command's module
  * (and with it knex, ioredis, pino…) only when that command runs, so `--help` stays fast.
  */
-type Handler = (ctx: CommandContext, args: string[], opts: Record<string, unknown>) => Promise<number>;
+export type Handler = (ctx: CommandContext, args: string[], opts: Record<string, unknown>) => Promise<number>;
 
 const JOBS = {
   daily: 'Daily maintenance: traffic renewal, node heartbeat, daily traffic cap, unused accounts, statistics, class expiry',
@@ -56,6 +57,10 @@ All commands:
   doctor                                 check config, database, privileges, Redis, clocks
   config [--example]                     effective settings (masked), or a documented .env
   status                                 last run and overdue state of each job (monitoring)
+  history [show <run>]                   recent runs; one run's counts and changed rows
+  ledger <user> | ledger verify          a balance explained; audit every balance
+  user show <user> | user restore <id>   one user on one screen; bring back a deleted user
+  payment list                           find orders by user, status, time
   demo                                   everything above on an embedded SQLite panel
 
 Every command that changes data takes --dry-run, --now <ISO time> and --json.
@@ -169,6 +174,8 @@ Run "spanel <command> --help" for its options and an example.`,
     .addHelpText('after', '\nExample:\n  $ npx spanel demo')
     // The demo ignores the configured database and Redis, so even invalid URLs must not stop it.
     .action(action(async () => (await import('./commands/demo.js')).demoHandler, [], ['databaseUrl', 'redisUrl']));
+
+  registerSupportCommands(program, payment, action);
 
   return program;
 }

@@ -6,6 +6,7 @@ import { describeNonTransactional, nonTransactionalTables } from '../db/engines.
 import { EXIT, InterruptedError, OperationError, SpanelError } from '../errors.js';
 import { Clock } from '../time/clock.js';
 import { maskSecrets } from '../util/mask.js';
+import { recordChangeSample } from './change-sample.js';
 import { recordFinish, recordStart, RUN_TABLE } from './history.js';
 import { acquireLock, NO_LOCK, type RunLock } from './lock.js';
 import type { RunObserver } from './observer.js';
@@ -88,6 +89,7 @@ export async function runCommand(spec: CommandSpec, deps: RunDeps, opts: RunOpti
     };
     if (spec.mode === 'batched') {
       await runSteps(spec, { ...base, trx: db.knex as Knex.Transaction }, steps, abort.signal);
+      if (runId !== null) await recordChangeSample(db.knex, runId, steps, base.sampleSize);
     } else {
       await retryingConflicts(log, settings.retryBudget, () => {
         steps.length = 0;
@@ -96,6 +98,7 @@ export async function runCommand(spec: CommandSpec, deps: RunDeps, opts: RunOpti
         return inTransaction(db, opts.dryRun, abort.signal, async (trx) => {
           await runSteps(spec, { ...base, trx }, steps, abort.signal);
           if (!opts.dryRun) await lock.verify(trx);
+          if (runId !== null) await recordChangeSample(trx, runId, steps, base.sampleSize);
         });
       });
     }

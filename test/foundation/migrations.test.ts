@@ -14,7 +14,7 @@ const ALL_PANEL_TABLES = [
   'ss_node_online_log', 'user_traffic_log', 'detect_log', 'speedtest', 'email_verify', 'link', 'login_ip',
   'ss_invite_code', 'user_token', 'ss_password_reset', 'bought', 'code', 'disconnect_ip', 'radius_ban',
 ];
-const SPANEL_TABLES = ['spanel_run', 'spanel_money_ledger', 'spanel_archived_user', 'spanel_traffic_snapshot', 'spanel_lock'];
+const SPANEL_TABLES = ['spanel_run', 'spanel_money_ledger', 'spanel_archived_user', 'spanel_traffic_snapshot', 'spanel_lock', 'spanel_run_change', 'spanel_archived_row'];
 
 describe.each(DIALECTS)('migrate on an empty %s database', (dialect) => {
   let t: TestDatabase;

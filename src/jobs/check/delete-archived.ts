@@ -1,4 +1,5 @@
 import type { StepContext } from '../../runner/types.js';
+import { archiveDependentRows } from './archive-dependents.js';
 import { ARCHIVE_TABLE, USER_BATCH, type ArchivedSet } from './archive-users.js';
 
 /** SPEC §2: rows that belong to a user and go with it, and the column that names the user. */
@@ -15,7 +16,7 @@ export const DEPENDENT_TABLES: readonly { table: string; column: string; by: 'id
 ];
 
 /**
- * Deletes the archived users' dependent rows, then the users, one statement per table per
+ * Deletes the archived users' dependent rows (archived first, for `spanel user restore`), then the users, one statement per table per
  * batch of archived users (ids listed literally, so every server uses the tables' indexes).
  */
 export async function deleteArchived(
@@ -37,9 +38,12 @@ export async function deleteArchived(
     if (batch.length === 0) break;
     const ids = batch.map((r) => Number(r.user_id));
     const emails = batch.map((r) => r.email).filter((e) => e !== '');
+    const refs = batch.map((r) => ({ archiveId: Number(r.id), userId: Number(r.user_id), email: r.email }));
     for (const d of dependents) {
       const keys = d.by === 'id' ? ids : emails;
-      if (keys.length > 0) counts[d.table]! += await ctx.trx(d.table).whereIn(d.column, keys).del();
+      if (keys.length === 0) continue;
+      await archiveDependentRows(ctx, d, refs);
+      counts[d.table]! += await ctx.trx(d.table).whereIn(d.column, keys).del();
     }
     counts.user! += await ctx.trx('user').whereIn('id', ids).del();
     last = Number(batch[batch.length - 1]!.id);
