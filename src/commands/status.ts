@@ -3,6 +3,7 @@ import { openDatabase } from '../db/connect.js';
 import { EXIT, OperationError } from '../errors.js';
 import { formatAge, jobStatuses, type RunSummary, type StatusReport } from '../ops/job-status.js';
 import { RUN_TABLE } from '../runner/history.js';
+import { checkedSchema } from '../db/schema-family.js';
 
 /**
  * `spanel status`: last run, outcome, duration, step counts and overdue state of every job.
@@ -12,7 +13,7 @@ export async function statusHandler(ctx: CommandContext): Promise<number> {
   const db = await openDatabase(ctx.settings.databaseUrl);
   let report: StatusReport;
   try {
-    if (!(await db.dialect.existingTables(db.knex, [RUN_TABLE])).has(RUN_TABLE)) {
+    if (!(await checkedSchema(db)).tables.has(RUN_TABLE)) {
       throw new OperationError(`the database at ${db.safeUrl} has no run history yet: run \`spanel migrate\` first`);
     }
     report = await jobStatuses(db.knex, ctx.settings, ctx.runOptions.now);

@@ -4,6 +4,9 @@ import { creditPayer } from './credit-payer.js';
 import { markPaid } from './mark-paid.js';
 import { newConfirmState } from './state.js';
 
+/** Tables a confirmation changes; `code` only when the panel has it. */
+export const CONFIRM_WRITES = ['paylist', 'user', 'payback', 'code'];
+
 /**
  * `spanel payment confirm`: three steps in one transaction. No overlap lock: the conditional
  * UPDATE of the order decides the single winner among concurrent confirmations, and
@@ -14,6 +17,7 @@ export function confirmSpec(orderId: number, opts: { tradeno?: string | null; al
   return {
     command: 'payment confirm',
     lockName: null,
+    writes: CONFIRM_WRITES,
     steps: [markPaid(state), creditPayer(state), payCommission(state)],
     // A deadlock retry starts from nothing: what an earlier attempt learned was rolled back.
     reset: () => void Object.assign(state, newConfirmState(orderId, opts)),

@@ -8,7 +8,7 @@ import { CALLBACK_REFERRER_GONE, REWARD, recoverRegistrationRewards } from './re
  * instead, and would not cover the check job, which recovers rewards without it).
  */
 export function recoverSpec(userId: number): CommandSpec {
-  return { command: 'referral recover', lockName: null, steps: [recoverStep(userId)], args: { user: userId } };
+  return { command: 'referral recover', lockName: null, writes: ['user', 'payback'], steps: [recoverStep(userId)], args: { user: userId } };
 }
 
 function recoverStep(userId: number): Step {

@@ -2,13 +2,13 @@ import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import type { Settings } from '../config/settings.js';
 import { openDatabase, type Database } from '../db/connect.js';
-import { describeNonTransactional, nonTransactionalTables } from '../db/engines.js';
 import { EXIT, InterruptedError, OperationError, SpanelError } from '../errors.js';
 import { Clock } from '../time/clock.js';
 import { maskSecrets } from '../util/mask.js';
-import { recordFinish, recordStart, RUN_TABLE } from './history.js';
+import { recordFinish, recordStart } from './history.js';
 import { acquireLock, NO_LOCK, type RunLock } from './lock.js';
 import type { RunObserver } from './observer.js';
+import { preflight } from './preflight.js';
 import type { AfterCommitEffect, CommandSpec, Outcome, RunResult, StepContext, StepReport } from './types.js';
 
 export interface RunOptions {
@@ -51,8 +51,7 @@ export async function runCommand(spec: CommandSpec, deps: RunDeps, opts: RunOpti
   const missingEffects: RunResult['missingEffects'] = [];
 
   try {
-    await assertMigrated(db);
-    if (spec.mode !== 'batched') await assertTransactional(db);
+    await preflight(db, spec);
     if (spec.lockName && !opts.dryRun) lock = await acquireLock(db, spec.lockName);
     if (!opts.dryRun) {
       runId = await recordStart(db.knex, {
@@ -216,18 +215,6 @@ async function retryingDeadlocks(log: Logger, attempt: () => Promise<void>): Pro
 function isDeadlock(err: unknown): boolean {
   const e = err as { code?: string; errno?: number } | null;
   return e?.code === 'ER_LOCK_DEADLOCK' || e?.errno === 1213;
-}
-
-async function assertTransactional(db: Database): Promise<void> {
-  const found = await nonTransactionalTables(db);
-  if (found.size > 0) throw new SpanelError(describeNonTransactional(found), EXIT.USAGE);
-}
-
-async function assertMigrated(db: Database): Promise<void> {
-  const found = await db.dialect.existingTables(db.knex, [RUN_TABLE]);
-  if (!found.has(RUN_TABLE)) {
-    throw new OperationError(`the database at ${db.safeUrl} has no spanel tables yet: run \`spanel migrate\` first`);
-  }
 }
 
 function raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {

@@ -76,6 +76,11 @@ export interface CommandSpec {
   lockName: string | null;
   steps: Step[];
   /**
+   * Panel tables the steps change inside the transaction: the runner refuses to start when one
+   * of them cannot roll back (MyISAM…), since a dry run or a failed run would leave changes.
+   */
+  writes?: readonly string[];
+  /**
    * "transaction" (default): every step in one transaction, committed at the end.
    * "batched": steps commit their own bounded batches (dbclean only, SPEC §3).
    */
