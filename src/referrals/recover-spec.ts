@@ -17,10 +17,14 @@ function recoverStep(userId: number): Step {
     title: 'Recover the registration reward',
     async run(ctx) {
       const r = await recoverRegistrationRewards(ctx, [userId], { reason: 'referral_recover' });
+      const skippedRows = r.skipped.length ? { skippedRows: r.skipped } : {};
+      if (r.count === 0 && r.skipped.length > 0) {
+        return { count: 0, changes: [], notes: r.skipped.map((s) => `payback #${s.id} not recovered: ${s.reason}`), ...skippedRows, data: { user: userId, status: 'skipped', recovered: 0, vanished: 0 } };
+      }
       if (r.count > 0) {
         // Rewards whose referrer is gone are only marked callback 3: "recovered" only when money came back.
         const status = r.recovered > 0 ? 'recovered' : 'referrer_gone';
-        return { count: r.count, changes: r.changes, notes: r.notes, data: { user: userId, status, recovered: r.recovered, vanished: r.vanished } };
+        return { count: r.count, changes: r.changes, notes: r.notes, ...skippedRows, data: { user: userId, status, recovered: r.recovered, vanished: r.vanished } };
       }
       const status = await whyNothing(ctx, userId);
       const note =

@@ -9,6 +9,7 @@ import { recordFinish, recordStart } from './history.js';
 import { acquireLock, NO_LOCK, type RunLock } from './lock.js';
 import type { RunObserver } from './observer.js';
 import { preflight } from './preflight.js';
+import { describeSkipped, logSkippedRows } from './skips.js';
 import type { AfterCommitEffect, CommandSpec, Outcome, RunResult, StepContext, StepReport } from './types.js';
 
 export interface RunOptions {
@@ -102,6 +103,7 @@ export async function runCommand(spec: CommandSpec, deps: RunDeps, opts: RunOpti
       }
       if (missingEffects.length) outcome = 'partial';
     }
+    if (describeSkipped(steps, opts.dryRun)) outcome = 'partial';
   } catch (err) {
     error = err;
     outcome = err instanceof InterruptedError ? 'interrupted' : err instanceof SpanelError && err.exitCode === EXIT.LOCKED ? 'skipped' : 'failed';
@@ -110,7 +112,8 @@ export async function runCommand(spec: CommandSpec, deps: RunDeps, opts: RunOpti
   }
 
   const durationMs = Date.now() - started;
-  const message = error ? errorMessage(error) : missingEffects.length ? describeMissing(missingEffects) : null;
+  const partialWhy = [missingEffects.length ? describeMissing(missingEffects) : null, error ? null : describeSkipped(steps, opts.dryRun)].filter(Boolean);
+  const message = error ? errorMessage(error) : partialWhy.length ? partialWhy.join('; ') : null;
   if (error && !(error instanceof SpanelError)) log.error({ err: error }, 'command failed with an unexpected error');
   const result: RunResult = {
     command: spec.command,
@@ -125,7 +128,7 @@ export async function runCommand(spec: CommandSpec, deps: RunDeps, opts: RunOpti
     steps,
     missingEffects,
     error: message,
-    exitCode: exitCodeOf(error, missingEffects.length > 0),
+    exitCode: exitCodeOf(error, outcome === 'partial'),
   };
 
   try {
@@ -151,6 +154,7 @@ async function runSteps(spec: CommandSpec, ctx: StepContext, steps: StepReport[]
     const outcome = await raceAbort(step.run(ctx), signal);
     const report: StepReport = { name: step.name, title: step.title, ...outcome, durationMs: performance.now() - t0 };
     steps.push(report);
+    logSkippedRows(ctx.log, report, ctx.dryRun);
     ctx.log.info({ step: step.name, count: report.count, counts: report.counts, skipped: report.skipped, dryRun: ctx.dryRun }, 'step done');
   }
 }

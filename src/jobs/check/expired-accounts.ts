@@ -34,6 +34,7 @@ export const expiredAccounts: Step = {
       changes: [...archive.changes, ...tally.changes],
       notes,
       ...(deleted.skipped.length ? { skipped: deleted.skipped } : {}),
+      ...(tally.skipped.length ? { skippedRows: tally.skipped } : {}),
       data: { qualifying: archive.count, cap: ctx.settings.maxDeletePerRun },
     };
   },
