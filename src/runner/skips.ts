@@ -22,5 +22,6 @@ export function describeSkipped(steps: readonly StepReport[], dryRun: boolean): 
   if (rows.length === 0) return null;
   const shown = rows.slice(0, 5).map((r) => `${r.table} #${r.id} (${r.step}: ${r.reason})`);
   const more = rows.length > shown.length ? `; and ${rows.length - shown.length} more` : '';
-  return `${rows.length} row${rows.length === 1 ? '' : 's'} ${dryRun ? 'would be' : 'were'} skipped because of their values, everything else ${dryRun ? 'would be' : 'was'} done: ${shown.join('; ')}${more}`;
+  const verb = dryRun ? 'would be' : rows.length === 1 ? 'was' : 'were';
+  return `${rows.length} row${rows.length === 1 ? '' : 's'} ${verb} skipped because of their values, everything else ${dryRun ? 'would be' : 'was'} done: ${shown.join('; ')}${more}`;
 }
