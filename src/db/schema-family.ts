@@ -93,7 +93,10 @@ function classify(tables: Map<string, string | null>, columns: Map<string, Set<s
   // its own columns still give it away, so two UIM signs are enough whatever else is there.
   if (uim.length >= 2 || (hasUser && uim.length >= 1 && !user.has('enable'))) {
     const lacks = ['enable', 't', 'expire_in'].filter((c) => !user.has(c)).map((c) => `user.${c}`);
-    return { family: 'sspanel-uim', recognised: 'SSPanel-UIM', evidence: [...uim, ...(lacks.length ? [`no ${lacks.join(', ')}`] : [])] };
+    const tablesSign = uim.filter((e) => !e.startsWith('user.'));
+    const userSigns = uim.filter((e) => e.startsWith('user.'));
+    const evidence = [...tablesSign, ...(userSigns.length ? [userSigns.join(', ')] : []), ...(lacks.length ? [`no ${lacks.join(', ')}`] : [])];
+    return { family: 'sspanel-uim', recognised: 'SSPanel-UIM', evidence };
   }
   if (hasUser) {
     const missing = ['enable', 't', 'u', 'd'].filter((c) => !user.has(c));
