@@ -151,6 +151,16 @@ describe('on an SPanel database as the PHP panel leaves it', () => {
     expect(Number((await t.knex('paylist').where('id', order).first()).status)).toBe(0);
   });
 
+  it('zero dates as old panels hold them: jobs run, a zero class_expire ends the class, nothing else is touched', async () => {
+    const zero = '0000-00-00 00:00:00';
+    const [paid] = await t.knex('user').insert(phpUser({ reg_date: zero, class: 2, class_expire: zero, money: '5.00', t: UNIX - 60, renew_time: UNIX + DAY }));
+    for (const job of ['daily', 'hourly', 'check']) {
+      const r = await cli(['job', job, '--json']);
+      expect(r.code, `${job}: ${r.stderr}`).toBe(0);
+    }
+    expect(await user(paid!)).toMatchObject({ reg_date: zero, class: 0, class_expire: zero, enable: 1, money: '5.00' });
+  });
+
   describe('a referrer at −9 999 999 999.99 (recovery would overflow DECIMAL(12,2))', () => {
     async function scene(knex: Knex) {
       const [poor] = await knex('user').insert(phpUser({ money: '-9999999999.99', enable: 0, score: 10, t: UNIX, reg_date: '2026-11-01 00:00:00' }));
