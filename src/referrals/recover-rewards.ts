@@ -26,8 +26,8 @@ export interface RecoverResult {
   /** One line per acted-on reward, at most ctx.sampleSize, then a "… more" line. */
   notes: string[];
   /** Rewards left open because taking them back would overflow the referrer's balance. */
-  skipped: SkippedRow[];
-  /** Referred users with a reward in `skipped`: their referral link must stay. */
+  skippedRows: SkippedRow[];
+  /** Referred users with a reward in `skippedRows`: their referral link must stay. */
   unrecoveredUsers: Set<number>;
 }
 
@@ -61,7 +61,7 @@ export async function recoverRegistrationRewards(
   userIds: readonly number[],
   opts: { reason: string },
 ): Promise<RecoverResult> {
-  const acc: RecoverResult = { count: 0, recovered: 0, vanished: 0, changes: [], notes: [], skipped: [], unrecoveredUsers: new Set() };
+  const acc: RecoverResult = { count: 0, recovered: 0, vanished: 0, changes: [], notes: [], skippedRows: [], unrecoveredUsers: new Set() };
   const ids = [...new Set(userIds.filter((id) => Number.isSafeInteger(id) && id > 0))].sort((a, b) => a - b);
   let notesLeft = ctx.sampleSize;
   for (let i = 0; i < ids.length; i += RECOVER_BATCH) {
@@ -80,7 +80,7 @@ async function recoverBatch(ctx: StepContext, userIds: number[], reason: string,
   const referrers = await lockReferrers(ctx, open);
   const { ledger, overflow } = ledgerEntries(open.filter((r) => referrers.has(r.refBy)), referrers, reason);
   for (const r of overflow) {
-    acc.skipped.push({ table: 'payback', id: r.id, reason: `taking reward ${formatMoney(r.refGet)} of user #${r.userid} back from referrer #${r.refBy} would put its balance below ${formatMoney(MIN_BALANCE)}, the money column's minimum` });
+    acc.skippedRows.push({ table: 'payback', id: r.id, reason: `taking reward ${formatMoney(r.refGet)} of user #${r.userid} back from referrer #${r.refBy} would put its balance below ${formatMoney(MIN_BALANCE)}, the money column's minimum` });
     acc.unrecoveredUsers.add(r.userid);
   }
   const rewards = open.filter((r) => !overflow.includes(r));

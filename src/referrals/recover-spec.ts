@@ -17,9 +17,9 @@ function recoverStep(userId: number): Step {
     title: 'Recover the registration reward',
     async run(ctx) {
       const r = await recoverRegistrationRewards(ctx, [userId], { reason: 'referral_recover' });
-      const skippedRows = r.skipped.length ? { skippedRows: r.skipped } : {};
-      if (r.count === 0 && r.skipped.length > 0) {
-        return { count: 0, changes: [], notes: r.skipped.map((s) => `payback #${s.id} not recovered: ${s.reason}`), ...skippedRows, data: { user: userId, status: 'skipped', recovered: 0, vanished: 0 } };
+      const skippedRows = r.skippedRows.length ? { skippedRows: r.skippedRows } : {};
+      if (r.count === 0 && r.skippedRows.length > 0) {
+        return { count: 0, changes: [], notes: r.skippedRows.map((s) => `payback #${s.id} not recovered: ${s.reason}`), ...skippedRows, data: { user: userId, status: 'skipped', recovered: 0, vanished: 0 } };
       }
       if (r.count > 0) {
         // Rewards whose referrer is gone are only marked callback 3: "recovered" only when money came back.

@@ -64,7 +64,7 @@ export const negativeBalance: Step = {
       counts: { disabled, 'ref_by cleared': cleared, 'rewards recovered': tally.count },
       changes: [...changes, ...tally.changes],
       notes: recoveryNotes(tally),
-      ...(tally.skipped.length ? { skippedRows: tally.skipped } : {}),
+      ...(tally.skippedRows.length ? { skippedRows: tally.skippedRows } : {}),
     };
   },
 };

@@ -8,11 +8,11 @@ export interface RecoveryTally {
   changes: RowChange[];
   notes: string[];
   /** Rewards that could not be taken back (balance overflow), and whose they were. */
-  skipped: SkippedRow[];
+  skippedRows: SkippedRow[];
   unrecoveredUsers: Set<number>;
 }
 
-export const emptyTally = (): RecoveryTally => ({ count: 0, vanished: 0, changes: [], notes: [], skipped: [], unrecoveredUsers: new Set() });
+export const emptyTally = (): RecoveryTally => ({ count: 0, vanished: 0, changes: [], notes: [], skippedRows: [], unrecoveredUsers: new Set() });
 
 /**
  * Recovers the registration rewards of `userIds` (SPEC §4, set-based in the referrals module)
@@ -23,7 +23,7 @@ export async function recoverInto(ctx: StepContext, tally: RecoveryTally, userId
   const r = await recoverRegistrationRewards(ctx, userIds, { reason });
   tally.count += r.count;
   tally.vanished += r.vanished;
-  tally.skipped.push(...r.skipped);
+  tally.skippedRows.push(...r.skippedRows);
   for (const id of r.unrecoveredUsers) tally.unrecoveredUsers.add(id);
   for (const ch of r.changes) {
     if (tally.changes.filter((c) => c.table === ch.table).length < ctx.sampleSize) tally.changes.push(ch);
