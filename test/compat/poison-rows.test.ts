@@ -1,8 +1,11 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { runCli, type CliResult } from '../helpers/cli.js';
 import { createTestDatabase, DIALECTS, type TestDatabase } from '../helpers/db.js';
 import { dump, GiB } from '../helpers/fixtures.js';
 import { createSpanelSchema, phpUser } from './panel-schemas.js';
+
+// Each test runs whole commands in process; on a shared, loaded host that can take minutes (a bound, not a speed claim).
+vi.setConfig({ testTimeout: 300_000, hookTimeout: 300_000 });
 
 /** 02:00 in Asia/Shanghai. */
 const NOW = '2026-11-24T18:00:00Z';

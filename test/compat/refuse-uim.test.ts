@@ -1,7 +1,10 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { useTestDatabase } from '../helpers/db.js';
 import { createUimSchema, schemaFingerprint } from './panel-schemas.js';
+
+// Each test runs whole commands in process; on a shared, loaded host that can take minutes (a bound, not a speed claim).
+vi.setConfig({ testTimeout: 300_000, hookTimeout: 300_000 });
 
 /** Every command a sysadmin can point at the database, each must refuse before any write. */
 const COMMANDS: string[][] = [

@@ -1,10 +1,13 @@
 import type { Knex } from 'knex';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { runCli, type CliResult } from '../helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { dump } from '../helpers/fixtures.js';
 import { expectLedgerBalanced, ledgerSnapshot } from '../ledger/balance.js';
 import { createSpanelSchema, phpReward, phpUser, schemaFingerprint } from './panel-schemas.js';
+
+// Each test runs whole commands in process; on a shared, loaded host that can take minutes (a bound, not a speed claim).
+vi.setConfig({ testTimeout: 300_000, hookTimeout: 300_000 });
 
 /** 10:00 in Asia/Shanghai. */
 const NOW = '2026-11-25T02:00:00Z';
