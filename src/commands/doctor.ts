@@ -1,6 +1,10 @@
 import type { CommandContext } from '../cli/context.js';
 import { openDatabase, type Database } from '../db/connect.js';
-import { describeNonTransactional, nonTransactionalTables } from '../db/engines.js';
+import { describeNonTransactional, nonTransactionalIn } from '../db/engines.js';
+import { describeUnsupported, inspectSchema, isSupported } from '../db/schema-family.js';
+import { jobSpec } from '../jobs/registry.js';
+import { confirmSpec } from '../payments/confirm.js';
+import { recoverSpec } from '../referrals/recover-spec.js';
 import { pendingMigrations } from '../db/migrations.js';
 import { hostSkewSeconds, replicationSources, serverState, writeRefusal } from '../db/topology.js';
 import { closeRedis, openRedis } from '../redis/connect.js';
@@ -70,6 +74,13 @@ export async function doctorHandler(ctx: CommandContext): Promise<number> {
 
 async function checkDatabase(db: Database, maxSkewSeconds: number, add: (c: string, l: Level, d: string) => void): Promise<void> {
   const { knex } = db;
+  const schema = await inspectSchema(db);
+  if (!isSupported(schema)) {
+    // Every other command refuses this database (exit 2), migrate included: nothing else to check.
+    add('panel schema', 'fail', describeUnsupported(schema));
+    return;
+  }
+  add('panel schema', 'ok', `${schema.recognised} (${schema.evidence.join('; ')})`);
   if (db.target.kind === 'mysql') {
     const [[v]] = (await knex.raw('SELECT VERSION() AS version, @@time_zone AS tz, @@system_time_zone AS systz')) as [
       { version: string; tz: string; systz: string }[],
@@ -79,7 +90,7 @@ async function checkDatabase(db: Database, maxSkewSeconds: number, add: (c: stri
     if (missing.length) add('privileges', 'fail', `the database user lacks ${missing.join(', ')} on this database: GRANT them (CREATE/ALTER/INDEX are needed by migrate only)`);
     else add('privileges', 'ok', `${NEEDED_PRIVILEGES.join(', ')} granted`);
     await checkTopology(db, maxSkewSeconds, add);
-    const found = await nonTransactionalTables(db);
+    const found = nonTransactionalIn(schema.tables, await writtenTables());
     if (found.size) add('table engines', 'fail', describeNonTransactional(found));
     else add('table engines', 'ok', 'panel tables are transactional (InnoDB)');
   } else {
@@ -138,4 +149,10 @@ async function missingPrivileges(db: Database): Promise<string[]> {
   )) as [{ p: string }[]];
   const have = new Set(rows.map((r) => r.p.toUpperCase()));
   return NEEDED_PRIVILEGES.filter((p) => !have.has(p));
+}
+
+/** Every table some command changes inside its transaction (each spec declares its own). */
+async function writtenTables(): Promise<string[]> {
+  const specs = [...(await Promise.all((['daily', 'hourly', 'check'] as const).map((j) => jobSpec(j)))), confirmSpec(1, {}), recoverSpec(1)];
+  return [...new Set(specs.flatMap((s) => s.writes ?? []))];
 }

@@ -2,11 +2,13 @@ import type { CommandContext } from '../cli/context.js';
 import { openDatabase } from '../db/connect.js';
 import { assertWritable } from '../db/topology.js';
 import { appliedMigrations, migrateLatest, migrationNames, planPending } from '../db/migrations.js';
+import { checkedSchema } from '../db/schema-family.js';
 
 /** `spanel migrate [--dry-run]`: brings the schema up to date, or lists what that would do. */
 export async function migrateHandler(ctx: CommandContext): Promise<number> {
   const db = await openDatabase(ctx.settings.databaseUrl);
   try {
+    await checkedSchema(db);
     const dryRun = Boolean(ctx.opts.dryRun);
     if (!dryRun) await assertWritable(db, { replicaStatus: true });
     const done = dryRun ? await planPending(db.knex) : await migrateLatest(db.knex);
@@ -36,6 +38,7 @@ export async function migrateHandler(ctx: CommandContext): Promise<number> {
 export async function migrateStatusHandler(ctx: CommandContext): Promise<number> {
   const db = await openDatabase(ctx.settings.databaseUrl);
   try {
+    await checkedSchema(db);
     const applied = new Set(await appliedMigrations(db.knex));
     const rows = migrationNames().map((name) => ({ name, applied: applied.has(name) }));
     if (ctx.opts.json) {

@@ -5,6 +5,7 @@ import { formatAge, jobStatuses, type RunSummary, type StatusReport } from '../o
 import { RUN_TABLE } from '../runner/history.js';
 import { activeLeases, type LeaseHolder } from '../runner/lock.js';
 import { Clock } from '../time/clock.js';
+import { checkedSchema } from '../db/schema-family.js';
 
 /**
  * `spanel status`: last run, outcome, duration, step counts and overdue state of every job.
@@ -15,7 +16,7 @@ export async function statusHandler(ctx: CommandContext): Promise<number> {
   let report: StatusReport;
   let leases: LeaseHolder[];
   try {
-    if (!(await db.dialect.existingTables(db.knex, [RUN_TABLE])).has(RUN_TABLE)) {
+    if (!(await checkedSchema(db)).tables.has(RUN_TABLE)) {
       throw new OperationError(`the database at ${db.safeUrl} has no run history yet: run \`spanel migrate\` first`);
     }
     report = await jobStatuses(db.knex, ctx.settings, ctx.runOptions.now);

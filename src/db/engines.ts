@@ -1,39 +1,34 @@
 import type { Knex } from 'knex';
-import { DEPENDENT_TABLES } from '../jobs/check/delete-archived.js';
-import { IP_RECORD_MAX_AGE } from '../jobs/check/ip-records.js';
 import type { Database } from './connect.js';
-
-/**
- * Panel tables that commands change inside their one transaction. dbclean's log tables are not
- * here: it commits each batch on its own, so it needs no rollback.
- */
-export const TRANSACTIONAL_TABLES: readonly string[] = [
-  'user',
-  'ss_node',
-  'paylist',
-  'payback',
-  ...Object.keys(IP_RECORD_MAX_AGE),
-  ...DEPENDENT_TABLES.map((d) => d.table),
-];
 
 /** Engines whose changes a ROLLBACK undoes. */
 const ROLLBACK_ENGINES = new Set(['innodb', 'rocksdb', 'tokudb']);
 
 /**
  * Which of `tables` use an engine that cannot roll back (MyISAM, Aria, MEMORY …), with their
- * engine. On such a table a dry run or a failed run would leave its changes behind.
+ * engine, from a table → engine map (see inspectSchema). On such a table a dry run or a failed
+ * run would leave its changes behind. Which tables matter is the command's business: each
+ * CommandSpec declares the tables it writes in its transaction.
  */
-export async function nonTransactionalTables(db: Database, tables: readonly string[] = TRANSACTIONAL_TABLES): Promise<Map<string, string>> {
+export function nonTransactionalIn(engines: ReadonlyMap<string, string | null>, tables: readonly string[]): Map<string, string> {
   const out = new Map<string, string>();
-  if (db.target.kind !== 'mysql' || tables.length === 0) return out;
+  for (const t of tables) {
+    const engine = engines.get(t);
+    if (engine && !ROLLBACK_ENGINES.has(engine.toLowerCase())) out.set(t, engine);
+  }
+  return out;
+}
+
+/** The same, asking the server (doctor). */
+export async function nonTransactionalTables(db: Database, tables: readonly string[]): Promise<Map<string, string>> {
+  if (db.target.kind !== 'mysql' || tables.length === 0) return new Map();
   const rows: { name: string; engine: string | null }[] = await (db.knex as Knex)
     .select('table_name as name', 'engine')
     .from('information_schema.tables')
     .whereRaw('table_schema = DATABASE()')
     .where('table_type', 'BASE TABLE')
     .whereIn('table_name', tables as string[]);
-  for (const r of rows) if (r.engine && !ROLLBACK_ENGINES.has(r.engine.toLowerCase())) out.set(r.name, r.engine);
-  return out;
+  return nonTransactionalIn(new Map(rows.map((r) => [r.name, r.engine])), tables);
 }
 
 /** The one-line fix for `nonTransactional`, as the refusal message and doctor print it. */

@@ -2,6 +2,7 @@ import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Knex } from 'knex';
 import type { SpanelMigration } from '../../migrations/_schema.js';
+import { checkedSchema } from './schema-family.js';
 
 /**
  * Migrations are compiled with the package (dist/migrations/*.js) and loaded through a custom
@@ -58,6 +59,8 @@ export async function pendingMigrations(knex: Knex): Promise<string[]> {
 
 /** What `migrate` would do, migration by migration, without changing anything. */
 export async function planPending(knex: Knex): Promise<{ migration: string; changes: string[] }[]> {
+  // Columns are added only to a panel spanel understands (the handler says where, first).
+  await checkedSchema({ knex, safeUrl: 'this database' });
   const out = [];
   for (const name of await pendingMigrations(knex)) {
     const changes = await (await load(name)).plan(knex);

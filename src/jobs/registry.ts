@@ -6,6 +6,8 @@ export type JobName = 'daily' | 'hourly' | 'check' | 'dbclean';
 export interface JobDefinition {
   steps: Step[];
   mode?: CommandSpec['mode'];
+  /** Tables the job changes in its transaction (see CommandSpec.writes). */
+  writes?: readonly string[];
   services?: CommandSpec['services'];
 }
 

@@ -14,7 +14,12 @@ export function renderHuman(r: RunResult, c: ChalkInstance): string {
     const verb = r.dryRun ? 'would change' : 'changed';
     lines.push(c.green(`done in ${took}: ${verb} ${total} row${total === 1 ? '' : 's'}`) + (r.dryRun ? c.yellow(' (rolled back)') : ''));
   } else if (r.outcome === 'partial') {
-    lines.push(c.red(`committed after ${took}, but some writes outside the database are missing (see below)`));
+    const skipped = r.steps.reduce((n, s) => n + (s.skippedRows?.length ?? 0), 0);
+    if (skipped > 0) {
+      const verb = r.dryRun ? `would commit, but would skip` : `committed after ${took}, but skipped`;
+      lines.push(c.red(`${verb} ${skipped} row${skipped === 1 ? '' : 's'} it cannot process (listed above)`) + (r.dryRun ? c.yellow(' (rolled back)') : ''));
+    }
+    if (r.missingEffects.length > 0) lines.push(c.red(`committed after ${took}, but some writes outside the database are missing (see below)`));
   } else if (r.outcome === 'skipped') {
     lines.push(c.yellow('skipped: another run of this command is in progress'));
   } else {
@@ -24,6 +29,9 @@ export function renderHuman(r: RunResult, c: ChalkInstance): string {
   return lines.join('\n') + '\n';
 }
 
+/** Skipped rows listed per step; the log and --json have them all. */
+const SKIPPED_SHOWN = 20;
+
 function renderStep(s: StepReport, n: number, dryRun: boolean, c: ChalkInstance): string[] {
   const count = s.count === 0 ? c.dim('no change') : `${s.count} row${s.count === 1 ? '' : 's'}`;
   const out = [`${String(n).padStart(2)}. ${s.title.padEnd(34)} ${count}`];
@@ -31,11 +39,13 @@ function renderStep(s: StepReport, n: number, dryRun: boolean, c: ChalkInstance)
     out.push(c.dim(`      ${Object.entries(s.counts).map(([t, k]) => `${t} ${k}`).join(', ')}`));
   }
   if (s.skipped?.length) out.push(c.yellow(`      skipped (not in this database): ${s.skipped.join(', ')}`));
+  const skippedRows = s.skippedRows ?? [];
+  for (const r of skippedRows.slice(0, SKIPPED_SHOWN)) out.push(c.red(`      ${dryRun ? 'would skip' : 'skipped'} ${r.table} #${r.id}: ${r.reason}`));
+  if (skippedRows.length > SKIPPED_SHOWN) out.push(c.red(`      … and ${skippedRows.length - SKIPPED_SHOWN} more skipped (every one is in the log and --json)`));
   for (const note of s.notes ?? []) out.push(`      ${note}`);
   for (const ch of s.changes) out.push(c.dim(`      ${renderChange(ch)}`));
   const shown = s.changes.length;
   if (shown > 0 && s.count > shown) out.push(c.dim(`      … and ${s.count - shown} more`));
-  void dryRun;
   return out;
 }
 

@@ -3,6 +3,8 @@ import { formatMoney, money, type Money } from '../ledger/money.js';
 
 /** The largest value user.money, a DECIMAL(12,2), can hold. */
 export const MAX_BALANCE = money('9999999999.99');
+/** The smallest: a recovery that would go below it is skipped, not attempted. */
+export const MIN_BALANCE = MAX_BALANCE.negated();
 
 /**
  * Refuses a credit whose result the money column cannot hold. In strict sql_mode MySQL would

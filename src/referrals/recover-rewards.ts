@@ -1,7 +1,8 @@
 import type { Knex } from 'knex';
 import { recordMoneyChanges, type MoneyChange } from '../ledger/ledger.js';
 import { formatMoney, money, type Money } from '../ledger/money.js';
-import type { RowChange, StepContext } from '../runner/types.js';
+import type { RowChange, SkippedRow, StepContext } from '../runner/types.js';
+import { MIN_BALANCE } from '../payments/balance-limit.js';
 
 /** Referred users per IN list: keeps statements and the rows held in memory bounded. */
 export const RECOVER_BATCH = 1000;
@@ -24,6 +25,10 @@ export interface RecoverResult {
   changes: RowChange[];
   /** One line per acted-on reward, at most ctx.sampleSize, then a "… more" line. */
   notes: string[];
+  /** Rewards left open because taking them back would overflow the referrer's balance. */
+  skippedRows: SkippedRow[];
+  /** Referred users with a reward in `skippedRows`: their referral link must stay. */
+  unrecoveredUsers: Set<number>;
 }
 
 interface Reward {
@@ -31,7 +36,8 @@ interface Reward {
   userid: number;
   refBy: number;
   refGet: Money;
-  callback: number;
+  /** NULL on PHP-written rows: SPanel adds the column nullable and never sets it. */
+  callback: number | null;
 }
 
 interface Referrer {
@@ -55,7 +61,7 @@ export async function recoverRegistrationRewards(
   userIds: readonly number[],
   opts: { reason: string },
 ): Promise<RecoverResult> {
-  const acc: RecoverResult = { count: 0, recovered: 0, vanished: 0, changes: [], notes: [] };
+  const acc: RecoverResult = { count: 0, recovered: 0, vanished: 0, changes: [], notes: [], skippedRows: [], unrecoveredUsers: new Set() };
   const ids = [...new Set(userIds.filter((id) => Number.isSafeInteger(id) && id > 0))].sort((a, b) => a - b);
   let notesLeft = ctx.sampleSize;
   for (let i = 0; i < ids.length; i += RECOVER_BATCH) {
@@ -69,13 +75,18 @@ export async function recoverRegistrationRewards(
 }
 
 async function recoverBatch(ctx: StepContext, userIds: number[], reason: string, acc: RecoverResult): Promise<string[]> {
-  const rewards = await lockOpenRewards(ctx, userIds);
-  if (rewards.length === 0) return [];
-  const referrers = await lockReferrers(ctx, rewards);
+  const open = await lockOpenRewards(ctx, userIds);
+  if (open.length === 0) return [];
+  const referrers = await lockReferrers(ctx, open);
+  const { ledger, overflow } = ledgerEntries(open.filter((r) => referrers.has(r.refBy)), referrers, reason);
+  for (const r of overflow) {
+    acc.skippedRows.push({ table: 'payback', id: r.id, reason: `taking reward ${formatMoney(r.refGet)} of user #${r.userid} back from referrer #${r.refBy} would put its balance below ${formatMoney(MIN_BALANCE)}, the money column's minimum` });
+    acc.unrecoveredUsers.add(r.userid);
+  }
+  const rewards = open.filter((r) => !overflow.includes(r));
   const live = rewards.filter((r) => referrers.has(r.refBy));
   const gone = rewards.filter((r) => !referrers.has(r.refBy));
 
-  const ledger = ledgerEntries(live, referrers, reason);
   await takeBackMoney(ctx, live, referrers);
   await insertRecoveryRows(ctx, live);
   await setCallback(ctx, live, CALLBACK_RECOVERED);
@@ -95,10 +106,12 @@ async function recoverBatch(ctx: StepContext, userIds: number[], reason: string,
 
 /**
  * Reward rows (total −1) of these users that are not yet recovered: no matching −2 row (same
- * userid and ref_by) and callback neither 1 nor 3. Returned locked, in id order.
+ * userid and ref_by) and callback neither 1 nor 3 — NULL included, as the PHP panel leaves it
+ * (a bare NOT IN would skip every PHP-written reward). Returned locked, in id order.
  */
 async function lockOpenRewards(ctx: StepContext, userIds: number[]): Promise<Reward[]> {
-  const open = (qb: Knex.QueryBuilder) => qb.where('total', REWARD).whereNotIn('callback', [CALLBACK_RECOVERED, CALLBACK_REFERRER_GONE]);
+  const open = (qb: Knex.QueryBuilder) =>
+    qb.where('total', REWARD).where((cb) => cb.whereNull('callback').orWhereNotIn('callback', [CALLBACK_RECOVERED, CALLBACK_REFERRER_GONE]));
   const found: { id: number | string }[] = await ctx.trx('payback').select('id').whereIn('userid', userIds).where(open).orderBy('id');
   if (found.length === 0) return [];
   const locked: Record<string, unknown>[] = await ctx.dialect.forUpdate(
@@ -113,7 +126,7 @@ async function lockOpenRewards(ctx: StepContext, userIds: number[]): Promise<Rew
     userid: Number(r.userid),
     refBy: Number(r.ref_by),
     refGet: money(r.ref_get as string),
-    callback: Number(r.callback),
+    callback: r.callback === null || r.callback === undefined ? null : Number(r.callback),
   }));
   if (rewards.length === 0) return [];
   const recoveredPairs: { userid: number | string; ref_by: number | string }[] = await ctx
@@ -135,15 +148,26 @@ async function lockReferrers(ctx: StepContext, rewards: Reward[]): Promise<Map<n
   );
 }
 
-/** One ledger row per recovered reward; a referrer losing several sees a running balance. */
-function ledgerEntries(live: Reward[], referrers: Map<number, Referrer>, reason: string): MoneyChange[] {
+/**
+ * One ledger row per recovered reward; a referrer losing several sees a running balance. A
+ * reward whose recovery would take the balance below what DECIMAL(12,2) holds is left out
+ * (MySQL would fail the whole job on it, every run): it is reported as skipped instead.
+ */
+function ledgerEntries(live: Reward[], referrers: Map<number, Referrer>, reason: string): { ledger: MoneyChange[]; overflow: Reward[] } {
   const running = new Map<number, Money>();
-  return live.map((r) => {
+  const ledger: MoneyChange[] = [];
+  const overflow: Reward[] = [];
+  for (const r of live) {
     const before = running.get(r.refBy) ?? referrers.get(r.refBy)!.money;
     const after = before.minus(r.refGet);
+    if (after.lt(MIN_BALANCE)) {
+      overflow.push(r);
+      continue;
+    }
     running.set(r.refBy, after);
-    return { userId: r.refBy, before, after, reason, reference: `payback:${r.id}` };
-  });
+    ledger.push({ userId: r.refBy, before, after, reason, reference: `payback:${r.id}` });
+  }
+  return { ledger, overflow };
 }
 
 /**
@@ -159,10 +183,10 @@ async function takeBackMoney(ctx: StepContext, live: Reward[], referrers: Map<nu
   const perReferrer = (expr: string) =>
     k('payback as rp').select(k.raw(expr)).whereIn('rp.id', rewardIds).where('rp.ref_by', k.ref('user.id'));
   await k('user')
-    .whereIn('id', [...referrers.keys()])
+    .whereIn('id', [...new Set(live.map((r) => r.refBy))])
     .update({
       money: k.raw('ROUND(?? - (?), 2)', ['money', perReferrer('COALESCE(SUM(rp.ref_get), 0)')]),
-      ban_times: k.raw('?? + (?)', ['ban_times', perReferrer('COUNT(*)')]),
+      ban_times: k.raw('COALESCE(??, 0) + (?)', ['ban_times', perReferrer('COUNT(*)')]),
     });
 }
 

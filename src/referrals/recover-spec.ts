@@ -8,7 +8,7 @@ import { CALLBACK_REFERRER_GONE, REWARD, recoverRegistrationRewards } from './re
  * instead, and would not cover the check job, which recovers rewards without it).
  */
 export function recoverSpec(userId: number): CommandSpec {
-  return { command: 'referral recover', lockName: null, steps: [recoverStep(userId)], args: { user: userId } };
+  return { command: 'referral recover', lockName: null, writes: ['user', 'payback'], steps: [recoverStep(userId)], args: { user: userId } };
 }
 
 function recoverStep(userId: number): Step {
@@ -17,10 +17,14 @@ function recoverStep(userId: number): Step {
     title: 'Recover the registration reward',
     async run(ctx) {
       const r = await recoverRegistrationRewards(ctx, [userId], { reason: 'referral_recover' });
+      const skippedRows = r.skippedRows.length ? { skippedRows: r.skippedRows } : {};
+      if (r.count === 0 && r.skippedRows.length > 0) {
+        return { count: 0, changes: [], notes: r.skippedRows.map((s) => `payback #${s.id} not recovered: ${s.reason}`), ...skippedRows, data: { user: userId, status: 'skipped', recovered: 0, vanished: 0 } };
+      }
       if (r.count > 0) {
         // Rewards whose referrer is gone are only marked callback 3: "recovered" only when money came back.
         const status = r.recovered > 0 ? 'recovered' : 'referrer_gone';
-        return { count: r.count, changes: r.changes, notes: r.notes, data: { user: userId, status, recovered: r.recovered, vanished: r.vanished } };
+        return { count: r.count, changes: r.changes, notes: r.notes, ...skippedRows, data: { user: userId, status, recovered: r.recovered, vanished: r.vanished } };
       }
       const status = await whyNothing(ctx, userId);
       const note =

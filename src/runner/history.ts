@@ -54,6 +54,7 @@ export function stepSummary(s: StepReport): Record<string, unknown> {
     count: s.count,
     ...(s.counts ? { counts: s.counts } : {}),
     ...(s.skipped?.length ? { skipped: s.skipped } : {}),
+    ...(s.skippedRows?.length ? { skippedRows: s.skippedRows.slice(0, 100) } : {}),
     durationMs: Math.round(s.durationMs),
   };
 }

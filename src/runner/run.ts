@@ -2,16 +2,17 @@ import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import type { Settings } from '../config/settings.js';
 import { openDatabase, type Database } from '../db/connect.js';
-import { describeNonTransactional, nonTransactionalTables } from '../db/engines.js';
 import { EXIT, InterruptedError, OperationError, SpanelError } from '../errors.js';
 import { Clock } from '../time/clock.js';
 import { maskSecrets } from '../util/mask.js';
 import { recordChangeSample } from './change-sample.js';
-import { recordFinish, recordStart, RUN_TABLE } from './history.js';
+import { recordFinish, recordStart } from './history.js';
 import { acquireLock, NO_LOCK, type RunLock } from './lock.js';
 import type { RunObserver } from './observer.js';
+import { preflight } from './preflight.js';
 import { retryingConflicts } from './retry.js';
 import { onWritableServer } from './server.js';
+import { describeSkipped, logSkippedRows } from './skips.js';
 import type { AfterCommitEffect, CommandSpec, Outcome, RunResult, StepContext, StepReport } from './types.js';
 
 export interface RunOptions {
@@ -56,10 +57,9 @@ export async function runCommand(spec: CommandSpec, deps: RunDeps, opts: RunOpti
   const missingEffects: RunResult['missingEffects'] = [];
 
   try {
+    await preflight(db, spec);
     opts = await onWritableServer(db, settings, log, opts);
     clock = new Clock(opts.now, settings.timezone);
-    await assertMigrated(db);
-    if (spec.mode !== 'batched') await assertTransactional(db);
     if (spec.lockName && !opts.dryRun) lock = await acquireLock(db, spec.lockName, { leaseSeconds: settings.lockLease, log });
     if (!opts.dryRun) {
       runId = await recordStart(db.knex, {
@@ -112,6 +112,7 @@ export async function runCommand(spec: CommandSpec, deps: RunDeps, opts: RunOpti
       }
       if (missingEffects.length) outcome = 'partial';
     }
+    if (describeSkipped(steps, opts.dryRun)) outcome = 'partial';
   } catch (err) {
     error = err;
     outcome = err instanceof InterruptedError ? 'interrupted' : err instanceof SpanelError && err.exitCode === EXIT.LOCKED ? 'skipped' : 'failed';
@@ -120,7 +121,8 @@ export async function runCommand(spec: CommandSpec, deps: RunDeps, opts: RunOpti
   }
 
   const durationMs = Date.now() - started;
-  const message = error ? errorMessage(error) : missingEffects.length ? describeMissing(missingEffects) : null;
+  const partialWhy = [missingEffects.length ? describeMissing(missingEffects) : null, error ? null : describeSkipped(steps, opts.dryRun)].filter(Boolean);
+  const message = error ? errorMessage(error) : partialWhy.length ? partialWhy.join('; ') : null;
   if (error && !(error instanceof SpanelError)) log.error({ err: error }, 'command failed with an unexpected error');
   const result: RunResult = {
     command: spec.command,
@@ -135,7 +137,7 @@ export async function runCommand(spec: CommandSpec, deps: RunDeps, opts: RunOpti
     steps,
     missingEffects,
     error: message,
-    exitCode: exitCodeOf(error, missingEffects.length > 0),
+    exitCode: exitCodeOf(error, outcome === 'partial'),
   };
 
   try {
@@ -161,6 +163,7 @@ async function runSteps(spec: CommandSpec, ctx: StepContext, steps: StepReport[]
     const outcome = await raceAbort(step.run(ctx), signal);
     const report: StepReport = { name: step.name, title: step.title, ...outcome, durationMs: performance.now() - t0 };
     steps.push(report);
+    logSkippedRows(ctx.log, report, ctx.dryRun);
     ctx.log.info({ step: step.name, count: report.count, counts: report.counts, skipped: report.skipped, dryRun: ctx.dryRun }, 'step done');
   }
 }
@@ -201,18 +204,6 @@ async function inTransaction(
     throw signal.aborted ? new InterruptedError(signal.reason as NodeJS.Signals) : err;
   } finally {
     signal.removeEventListener('abort', onAbort);
-  }
-}
-
-async function assertTransactional(db: Database): Promise<void> {
-  const found = await nonTransactionalTables(db);
-  if (found.size > 0) throw new SpanelError(describeNonTransactional(found), EXIT.USAGE);
-}
-
-async function assertMigrated(db: Database): Promise<void> {
-  const found = await db.dialect.existingTables(db.knex, [RUN_TABLE]);
-  if (!found.has(RUN_TABLE)) {
-    throw new OperationError(`the database at ${db.safeUrl} has no spanel tables yet: run \`spanel migrate\` first`);
   }
 }
 

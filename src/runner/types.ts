@@ -13,6 +13,16 @@ export interface RowChange {
   after?: Record<string, unknown>;
 }
 
+/**
+ * A row a step could not process (SPEC §5 "no poison rows"): left as it is, reported with the
+ * reason, while the step goes on for every other row. Any makes the run `partial` (exit 1).
+ */
+export interface SkippedRow {
+  table: string;
+  id: number | string;
+  reason: string;
+}
+
 /** What a step returns: how many rows it changed, and a bounded sample of them. */
 export interface StepOutcome {
   /** Rows changed (or, in a dry run, that would be changed). */
@@ -23,6 +33,8 @@ export interface StepOutcome {
   changes: RowChange[];
   /** Tables this install lacks, so the step skipped them. */
   skipped?: string[];
+  /** Rows left unprocessed because of their values (NULL where a value is needed, overflow). */
+  skippedRows?: SkippedRow[];
   /** Short human lines shown under the step (e.g. "user #5 balance 1.00 → 11.00"). */
   notes?: string[];
   /** Command-specific structured result for --json. */
@@ -75,6 +87,11 @@ export interface CommandSpec {
   /** Overlap-lock name, or null for commands whose SQL already serialises concurrent runs. */
   lockName: string | null;
   steps: Step[];
+  /**
+   * Panel tables the steps change inside the transaction: the runner refuses to start when one
+   * of them cannot roll back (MyISAM…), since a dry run or a failed run would leave changes.
+   */
+  writes?: readonly string[];
   /**
    * "transaction" (default): every step in one transaction, committed at the end.
    * "batched": steps commit their own bounded batches (dbclean only, SPEC §3).

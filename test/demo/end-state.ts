@@ -66,9 +66,15 @@ export async function expectDemoEndState(knex: Knex): Promise<void> {
   for (const kept of ['expired-recently', 'expired-with-balance', 'no-checkin-rich', 'idle-free-new', 'never-used-new', 'admin']) {
     expect(await user(knex, kept), kept).toBeDefined();
   }
-  for (const table of ['link', 'login_ip', 'bought', 'code', 'disconnect_ip', 'radius_ban']) {
+  for (const table of ['link', 'login_ip', 'bought', 'disconnect_ip', 'radius_ban']) {
     expect((await knex(table).select('userid')).map((r) => num(r.userid)), table).toEqual([75]);
   }
+  // code: #75's own row, and the top-up row `payment confirm` wrote for #105 as the PHP panel would.
+  const codes = await knex('code').select('userid', 'code', 'type', 'number', 'isused').orderBy('id');
+  expect(codes.map((c) => [num(c.userid), c.code, num(c.type), money(c.number), num(c.isused)])).toEqual([
+    [75, 'demo-code-75', -1, '5.00', 1],
+    [105, 'spanel payment confirm (demo)', -1, '30.00', 1],
+  ]);
   for (const table of ['ss_invite_code', 'user_token']) {
     expect((await knex(table).select('user_id')).map((r) => num(r.user_id)), table).toEqual([75]);
   }

@@ -34,6 +34,7 @@ export const expiredAccounts: Step = {
       changes: [...archive.changes, ...tally.changes],
       notes,
       ...(deleted.skipped.length ? { skipped: deleted.skipped } : {}),
+      ...(tally.skippedRows.length ? { skippedRows: tally.skippedRows } : {}),
       data: { qualifying: archive.count, cap: ctx.settings.maxDeletePerRun },
     };
   },

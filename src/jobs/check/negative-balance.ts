@@ -45,8 +45,12 @@ export const negativeBalance: Step = {
     const tally = emptyTally();
     let cleared = 0;
     for (let i = 0; i < losing.length; i += USER_BATCH) {
-      const ids = losing.slice(i, i + USER_BATCH);
-      await recoverInto(ctx, tally, ids, 'check: negative balance');
+      const batch = losing.slice(i, i + USER_BATCH);
+      await recoverInto(ctx, tally, batch, 'check: negative balance');
+      // A reward that could not be taken back keeps its referral link: PHP and `referral
+      // recover` find it through ref_by / the payback row, and the skip is reported.
+      const ids = batch.filter((id) => !tally.unrecoveredUsers.has(id));
+      if (ids.length === 0) continue;
       // Sampling as many as are shown above covers every shown user among them.
       const unlinked = await reportedUpdate(
         { ...ctx, sampleSize: changes.length },
@@ -60,6 +64,7 @@ export const negativeBalance: Step = {
       counts: { disabled, 'ref_by cleared': cleared, 'rewards recovered': tally.count },
       changes: [...changes, ...tally.changes],
       notes: recoveryNotes(tally),
+      ...(tally.skippedRows.length ? { skippedRows: tally.skippedRows } : {}),
     };
   },
 };

@@ -1,5 +1,5 @@
 import { recoverRegistrationRewards } from '../../referrals/recover-rewards.js';
-import type { RowChange, StepContext } from '../../runner/types.js';
+import type { RowChange, SkippedRow, StepContext } from '../../runner/types.js';
 
 /** What the recoveries of one step added up to, with a bounded sample of what they changed. */
 export interface RecoveryTally {
@@ -7,9 +7,12 @@ export interface RecoveryTally {
   vanished: number;
   changes: RowChange[];
   notes: string[];
+  /** Rewards that could not be taken back (balance overflow), and whose they were. */
+  skippedRows: SkippedRow[];
+  unrecoveredUsers: Set<number>;
 }
 
-export const emptyTally = (): RecoveryTally => ({ count: 0, vanished: 0, changes: [], notes: [] });
+export const emptyTally = (): RecoveryTally => ({ count: 0, vanished: 0, changes: [], notes: [], skippedRows: [], unrecoveredUsers: new Set() });
 
 /**
  * Recovers the registration rewards of `userIds` (SPEC §4, set-based in the referrals module)
@@ -20,6 +23,8 @@ export async function recoverInto(ctx: StepContext, tally: RecoveryTally, userId
   const r = await recoverRegistrationRewards(ctx, userIds, { reason });
   tally.count += r.count;
   tally.vanished += r.vanished;
+  tally.skippedRows.push(...r.skippedRows);
+  for (const id of r.unrecoveredUsers) tally.unrecoveredUsers.add(id);
   for (const ch of r.changes) {
     if (tally.changes.filter((c) => c.table === ch.table).length < ctx.sampleSize) tally.changes.push(ch);
   }

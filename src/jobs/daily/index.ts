@@ -11,4 +11,5 @@ import { unusedAccounts } from './unused-accounts.js';
 export const dailyJob: JobDefinition = {
   steps: [trafficRenewal, nodeHeartbeat, dailyTrafficCap, unusedAccounts, dailyStatistics, classExpiry],
   services: snapshotServices,
+  writes: ['user', 'ss_node'],
 };

@@ -7,4 +7,5 @@ import { hourlyTrafficCap } from './traffic-cap.js';
 export const hourlyJob: JobDefinition = {
   steps: [hourlyTrafficCap, staleOrders],
   services: snapshotServices,
+  writes: ['user', 'paylist'],
 };

@@ -1,10 +1,11 @@
 import type { Settings } from '../../config/settings.js';
 import { InterruptedError } from '../../errors.js';
 import { diffRow } from '../../runner/changes.js';
-import type { RowChange, Step, StepContext, StepOutcome } from '../../runner/types.js';
+import type { RowChange, SkippedRow, Step, StepContext, StepOutcome } from '../../runner/types.js';
 import { snapshotStoreOf, spoolDirectoryOf } from '../../snapshots/services.js';
 import type { SnapshotSpool } from '../../snapshots/spool.js';
 import type { Snapshot, SnapshotKind, SnapshotStore } from '../../snapshots/store.js';
+import { BIGINT_MAX } from './poison.js';
 
 const GIB = 1024n ** 3n;
 export const DEFAULT_BATCH_SIZE = 5000;
@@ -36,6 +37,8 @@ interface Scan {
   unrecorded: number;
   disabled: number;
   changes: RowChange[];
+  /** Users whose u + d no snapshot can hold: neither judged nor recorded (SPEC §5). */
+  skippedRows: SkippedRow[];
 }
 
 /**
@@ -78,7 +81,7 @@ async function scanUsers(
   batchSize: number,
   rule: { capBytes: bigint; warning: string },
 ): Promise<Scan> {
-  const scan: Scan = { scanned: 0, unrecorded: 0, disabled: 0, changes: [] };
+  const scan: Scan = { scanned: 0, unrecorded: 0, disabled: 0, changes: [], skippedRows: [] };
   const groups = cfg.groups(ctx.settings);
   const since = ctx.clock.unix - cfg.windowSeconds;
   let lastId = 0;
@@ -86,7 +89,8 @@ async function scanUsers(
     if (ctx.signal.aborted) throw new InterruptedError(ctx.signal.reason as NodeJS.Signals);
     const rows: { id: unknown; u: unknown; d: unknown }[] = await ctx
       .trx('user')
-      .select('id', 'u', 'd')
+      // NULL counters (older panels allow them) count as 0.
+      .select('id', ctx.trx.raw('COALESCE(??, 0) AS ??', ['u', 'u']), ctx.trx.raw('COALESCE(??, 0) AS ??', ['d', 'd']))
       .where('enable', 1)
       .whereIn('node_group', groups)
       .where('t', '>', since)
@@ -94,7 +98,9 @@ async function scanUsers(
       .orderBy('id', 'asc')
       .limit(batchSize);
     if (rows.length === 0) break;
-    const batch: Snapshot[] = rows.map((r) => ({ userId: Number(r.id), total: BigInt(String(r.u)) + BigInt(String(r.d)) }));
+    const all: Snapshot[] = rows.map((r) => ({ userId: Number(r.id), total: BigInt(String(r.u)) + BigInt(String(r.d)) }));
+    const batch = all.filter((s) => s.total <= BIGINT_MAX);
+    for (const s of all) if (s.total > BIGINT_MAX) scan.skippedRows.push({ table: 'user', id: s.userId, reason: 'u + d exceeds the BIGINT range: no snapshot can hold it' });
     const previous = await store.read(cfg.kind, batch.map((s) => s.userId), ctx.trx);
     const over: number[] = [];
     for (const s of batch) {
@@ -105,7 +111,7 @@ async function scanUsers(
     if (over.length) await disable(ctx, over, rule.warning, scan);
     await spool?.append(batch);
     scan.scanned += batch.length;
-    lastId = batch[batch.length - 1]!.userId;
+    lastId = all[all.length - 1]!.userId;
     if (rows.length < batchSize) break;
   }
   return scan;
@@ -150,6 +156,7 @@ function outcome(ctx: StepContext, cfg: TrafficCapConfig, store: SnapshotStore, 
   return {
     count: scan.disabled,
     changes: scan.changes,
+    ...(scan.skippedRows.length ? { skippedRows: scan.skippedRows } : {}),
     notes,
     data: { scanned: scan.scanned, withoutSnapshot: scan.unrecorded, disabled: scan.disabled, snapshotStore: store.backend, kind: cfg.kind },
   };
