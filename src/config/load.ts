@@ -63,18 +63,48 @@ function shown(d: { secretUrl?: boolean }, value: string): string {
 
 function readEnvFile(opts: LoadOptions): { env: Env; envFile: string | null } {
   const explicit = opts.envFile ?? opts.env.SPANEL_ENV_FILE;
+  const source = opts.envFile !== undefined ? '--env-file' : 'SPANEL_ENV_FILE';
   const path = explicit ? resolve(opts.cwd, explicit) : resolve(opts.cwd, '.env');
   if (!existsSync(path)) {
-    if (explicit) throw new ConfigError([`env file ${path} does not exist (from --env-file or SPANEL_ENV_FILE)`]);
+    if (explicit) {
+      throw new ConfigError([`env file ${path} (from ${source}) does not exist: fix the path, or create it with "spanel config --example > ${path}"`]);
+    }
     return { env: opts.env, envFile: null };
   }
-  let fileVars: Record<string, string>;
+  const named = explicit ? `env file ${path} (from ${source})` : `env file ${path}`;
+  let text: string;
   try {
-    fileVars = parseDotenv(readFileSync(path));
+    text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new ConfigError([`env file ${path} cannot be read: ${(err as Error).message}`]);
+    throw new ConfigError([`${named} cannot be read: ${readProblem(err as NodeJS.ErrnoException)}`]);
   }
-  return { env: { ...fileVars, ...definedOnly(opts.env) }, envFile: path };
+  const bad = malformedLine(text);
+  if (bad) throw new ConfigError([`${named} is malformed: line ${bad.line} is not NAME=value: ${JSON.stringify(maskSecrets(bad.text.slice(0, 60)))}`]);
+  return { env: { ...parseDotenv(text), ...definedOnly(opts.env) }, envFile: path };
+}
+
+function readProblem(err: NodeJS.ErrnoException): string {
+  if (err.code === 'EISDIR') return 'it is a directory, not a file';
+  if (err.code === 'EACCES' || err.code === 'EPERM') return 'permission denied (run spanel as a user that may read it, e.g. its owner)';
+  return err.message;
+}
+
+/**
+ * The pattern dotenv itself uses for one assignment (quoted values may span lines). Whatever is
+ * left once every assignment, comment and blank is taken away is a line dotenv would silently
+ * skip: a typo there would quietly leave a setting at its default, so it is refused instead.
+ */
+const ASSIGNMENT = /^\s*(?:export\s+)?[\w.-]+(?:\s*=\s*?|:\s+?)(?:\s*'(?:\\'|[^'])*'|\s*"(?:\\"|[^"])*"|\s*`(?:\\`|[^`])*`|[^#\r\n]+)?\s*(?:#.*)?$/gm;
+
+export function malformedLine(text: string): { line: number; text: string } | null {
+  if (text.includes('\0')) return { line: 1, text: '(binary data)' };
+  const rest = text.replace(/\r\n?/g, '\n').replace(ASSIGNMENT, (m) => m.replace(/[^\n]/g, ''));
+  const lines = rest.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const t = lines[i]!.trim();
+    if (t !== '' && !t.startsWith('#')) return { line: i + 1, text: t };
+  }
+  return null;
 }
 
 function definedOnly(env: Env): Env {

@@ -43,7 +43,7 @@ export const SETTINGS = {
     help: 'Days without traffic after which a paid account is disabled' }),
   unpaidOrderTimeout: def({ env: 'UNPAID_ORDER_TIMEOUT', default: '3600', parse: p.integer(1),
     help: 'Seconds after which an unpaid order is marked expired (-1)' }),
-  accountExpireDeleteDays: def({ env: 'ACCOUNT_EXPIRE_DELETE_DAYS', default: '7', parse: p.integer(-1, 36500),
+  accountExpireDeleteDays: def({ env: 'ACCOUNT_EXPIRE_DELETE_DAYS', default: '7', parse: p.integer(-36500, 36500),
     help: 'Days after expire_in before an account is deleted; negative disables rule a' }),
   autoCleanUncheckDays: def({ env: 'AUTO_CLEAN_UNCHECK_DAYS', default: '32', parse: p.integer(0, 36500),
     help: 'Delete free accounts without check-in for this many days; 0 disables rule b' }),
