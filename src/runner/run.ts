@@ -9,7 +9,7 @@ import { maskSecrets } from '../util/mask.js';
 import { recordFinish, recordStart, RUN_TABLE } from './history.js';
 import { acquireLock, NO_LOCK, type RunLock } from './lock.js';
 import type { RunObserver } from './observer.js';
-import type { AfterCommitEffect, CommandSpec, Outcome, RunResult, StepContext, StepReport } from './types.js';
+import type { AfterCommitEffect, CommandSpec, Outcome, ProgressSink, RunResult, StepContext, StepReport } from './types.js';
 
 export interface RunOptions {
   dryRun: boolean;
@@ -27,6 +27,8 @@ export interface RunDeps {
   handleSignals?: boolean;
   /** An already open database (tests, demo); otherwise DATABASE_URL is opened and closed here. */
   database?: Database;
+  /** Progress of long steps, for a watching terminal (src/output/terminal.ts). */
+  progress?: ProgressSink;
 }
 
 /**
@@ -81,14 +83,14 @@ export async function runCommand(spec: CommandSpec, deps: RunDeps, opts: RunOpti
       afterCommit: (e: AfterCommitEffect) => void effects.push(e),
     };
     if (spec.mode === 'batched') {
-      await runSteps(spec, { ...base, trx: db.knex as Knex.Transaction }, steps, abort.signal);
+      await runSteps(spec, { ...base, trx: db.knex as Knex.Transaction }, steps, abort.signal, deps.progress);
     } else {
       await retryingDeadlocks(log, () => {
         steps.length = 0;
         effects.length = 0;
         spec.reset?.();
         return inTransaction(db, opts.dryRun, abort.signal, async (trx) => {
-          await runSteps(spec, { ...base, trx }, steps, abort.signal);
+          await runSteps(spec, { ...base, trx }, steps, abort.signal, deps.progress);
           if (!opts.dryRun) await lock.verify();
         });
       });
@@ -144,12 +146,13 @@ export async function runCommand(spec: CommandSpec, deps: RunDeps, opts: RunOpti
   return result;
 }
 
-async function runSteps(spec: CommandSpec, ctx: StepContext, steps: StepReport[], signal: AbortSignal): Promise<void> {
+async function runSteps(spec: CommandSpec, ctx: StepContext, steps: StepReport[], signal: AbortSignal, progress?: ProgressSink): Promise<void> {
   for (const step of spec.steps) {
     throwIfAborted(signal);
     const t0 = performance.now();
     ctx.log.debug({ step: step.name }, 'step start');
-    const outcome = await raceAbort(step.run(ctx), signal);
+    const stepCtx = progress ? { ...ctx, progress: progress.step(step.title) } : ctx;
+    const outcome = await raceAbort(step.run(stepCtx), signal).finally(() => progress?.clear());
     const report: StepReport = { name: step.name, title: step.title, ...outcome, durationMs: performance.now() - t0 };
     steps.push(report);
     ctx.log.info({ step: step.name, count: report.count, counts: report.counts, skipped: report.skipped, dryRun: ctx.dryRun }, 'step done');
