@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import { Command, CommanderError, Option } from 'commander';
 import type { CommandContext, CommonOptions, Io } from './cli/context.js';
 import type { SettingName } from './config/settings.js';
+import { addExamples } from './cli/help.js';
 import { EXIT, isUserError } from './errors.js';
 import { parseId } from './util/ids.js';
 import { maskSecrets } from './util/mask.js';
@@ -57,6 +58,7 @@ All commands:
   config [--example]                     effective settings (masked), or a documented .env
   status                                 last run and overdue state of each job (monitoring)
   demo                                   everything above on an embedded SQLite panel
+  completion bash | zsh | fish           shell completion script
 
 Every command that changes data takes --dry-run, --now <ISO time> and --json.
 Exit codes: 0 done, 1 failed (rolled back), 2 invalid input or configuration, 75 skipped (lock held).
@@ -170,6 +172,19 @@ Run "spanel <command> --help" for its options and an example.`,
     // The demo ignores the configured database and Redis, so even invalid URLs must not stop it.
     .action(action(async () => (await import('./commands/demo.js')).demoHandler, [], ['databaseUrl', 'redisUrl']));
 
+  program
+    .command('completion')
+    .description('Print a shell completion script (bash, zsh or fish)')
+    .argument('<shell>', 'bash, zsh or fish')
+    .exitOverride()
+    .action(async (shell: string) => {
+      try {
+        io.stdout.write((await import('./commands/completion.js')).completionScript(shell, program));
+      } catch (err) {
+        setExit(reportError(err, io));
+      }
+    });
+  addExamples(program);
   return program;
 }
 
