@@ -37,6 +37,8 @@ export interface CommandContext {
   log: Logger;
   opts: CommonOptions;
   runOptions: RunOptions;
+  /** Problems with the configuration that do not stop a run (a world-readable env file). */
+  configWarnings: string[];
   /** Colours for stdout, as chalk detects them (NO_COLOR, FORCE_COLOR, a terminal). */
   chalk: ChalkInstance;
   /** Prints what a command wants to say to a human (suppressed under --json). */
@@ -55,11 +57,12 @@ export async function createContext(
 ): Promise<CommandContext> {
   // --metrics-file goes through the same parser as SPANEL_METRICS_FILE, and wins over it.
   const env = opts.metricsFile !== undefined ? { ...io.env, SPANEL_METRICS_FILE: opts.metricsFile } : io.env;
-  const { settings } = loadSettings({ env, cwd: io.cwd, envFile: opts.envFile, require, unchecked });
+  const { settings, warnings } = loadSettings({ env, cwd: io.cwd, envFile: opts.envFile, require, unchecked });
   const runOptions = parseRunOptions(opts, io.env);
   const terminal = await terminalOutput(io, Boolean(opts.json));
   const { createLogger } = await import('../log.js');
   const log = await createLogger(settings.logLevel, io.stderr, terminal.pretty);
+  for (const w of warnings) log.warn(w);
   const chalk = terminal.chalk;
   const print = (result: RunResult): number => {
     io.stdout.write(opts.json ? renderJson(result) : renderHuman(result, chalk, { width: io.stdout.columns || undefined }));
@@ -73,6 +76,7 @@ export async function createContext(
     opts,
     runOptions,
     chalk,
+    configWarnings: warnings,
     say: (text) => {
       if (!opts.json) io.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
     },

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import { ConfigError } from '../errors.js';
 import { maskSecrets, maskUrl } from '../util/mask.js';
+import { envFileWarnings } from './env-file-mode.js';
 import { SETTINGS, type SettingName, type Settings } from './settings.js';
 
 export type Env = Record<string, string | undefined>;
@@ -22,8 +23,8 @@ export interface LoadOptions {
  * Reads the env file (values already in the environment win, as with dotenv), then parses
  * every setting once. All problems are collected so the operator fixes them in one go.
  */
-export function loadSettings(opts: LoadOptions): { settings: Settings; envFile: string | null } {
-  const { env, envFile } = readEnvFile(opts);
+export function loadSettings(opts: LoadOptions): { settings: Settings; envFile: string | null; warnings: string[] } {
+  const { env, envFile, warnings } = readEnvFile(opts);
   const problems: string[] = [];
   const out: Record<string, unknown> = {};
   for (const [key, d] of Object.entries(SETTINGS) as [SettingName, (typeof SETTINGS)[SettingName]][]) {
@@ -50,7 +51,7 @@ export function loadSettings(opts: LoadOptions): { settings: Settings; envFile: 
     }
   }
   if (problems.length) throw new ConfigError(problems);
-  return { settings: out as Settings, envFile };
+  return { settings: out as Settings, envFile, warnings };
 }
 
 /**
@@ -61,7 +62,7 @@ function shown(d: { secretUrl?: boolean }, value: string): string {
   return d.secretUrl ? maskUrl(value) : maskSecrets(value);
 }
 
-function readEnvFile(opts: LoadOptions): { env: Env; envFile: string | null } {
+function readEnvFile(opts: LoadOptions): { env: Env; envFile: string | null; warnings: string[] } {
   const explicit = opts.envFile ?? opts.env.SPANEL_ENV_FILE;
   const source = opts.envFile !== undefined ? '--env-file' : 'SPANEL_ENV_FILE';
   const path = explicit ? resolve(opts.cwd, explicit) : resolve(opts.cwd, '.env');
@@ -69,7 +70,7 @@ function readEnvFile(opts: LoadOptions): { env: Env; envFile: string | null } {
     if (explicit) {
       throw new ConfigError([`env file ${path} (from ${source}) does not exist: fix the path, or create it with "spanel config --example > ${path}"`]);
     }
-    return { env: opts.env, envFile: null };
+    return { env: opts.env, envFile: null, warnings: [] };
   }
   const named = explicit ? `env file ${path} (from ${source})` : `env file ${path}`;
   let text: string;
@@ -80,7 +81,8 @@ function readEnvFile(opts: LoadOptions): { env: Env; envFile: string | null } {
   }
   const bad = malformedLine(text);
   if (bad) throw new ConfigError([`${named} is malformed: line ${bad.line} is not NAME=value: ${JSON.stringify(maskSecrets(bad.text.slice(0, 60)))}`]);
-  return { env: { ...parseDotenv(text), ...definedOnly(opts.env) }, envFile: path };
+  const fileVars = parseDotenv(text);
+  return { env: { ...fileVars, ...definedOnly(opts.env) }, envFile: path, warnings: envFileWarnings(path, fileVars) };
 }
 
 function readProblem(err: NodeJS.ErrnoException): string {
