@@ -5,6 +5,7 @@ import { renderHuman, renderJson } from '../../src/output/render.js';
 import { colourLevel } from '../../src/output/terminal.js';
 import type { RunResult } from '../../src/runner/types.js';
 import { runCli } from '../helpers/cli.js';
+import { useTestDatabase } from '../helpers/db.js';
 
 describe('values for people', () => {
   it('sizes in binary units', () => {
@@ -128,11 +129,16 @@ describe('colour', () => {
     expect(await colourLevel({}, pipe)).toBe(0);
   });
 
-  it('the CLI honours FORCE_COLOR in a pipe', async () => {
-    const plain = await runCli(['demo']);
-    expect(plain.stdout).not.toContain('\x1b[');
-    const forced = await runCli(['demo'], { FORCE_COLOR: '1' });
-    expect(forced.code).toBe(0);
-    expect(forced.stdout).toContain('\x1b[1mspanel job daily\x1b[22m');
+});
+
+describe('colour through the CLI', () => {
+  const t = useTestDatabase('sqlite');
+  it('FORCE_COLOR colours the report in a pipe; NO_COLOR alone leaves it plain', async () => {
+    const plain = await runCli(['job', 'dbclean', '--dry-run'], { DATABASE_URL: t.url });
+    expect(plain.code, plain.stderr).toBe(0);
+    expect(plain.stdout).toMatch(/^spanel job dbclean — DRY RUN/);
+    const forced = await runCli(['job', 'dbclean', '--dry-run'], { DATABASE_URL: t.url, FORCE_COLOR: '1' });
+    expect(forced.code, forced.stderr).toBe(0);
+    expect(forced.stdout).toMatch(/^\x1b\[1mspanel job dbclean\x1b\[22m\x1b\[33m — DRY RUN/);
   });
 });
