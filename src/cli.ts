@@ -50,7 +50,7 @@ function buildProgram(io: Io, setExit: (code: number) => void): Command {
       'after',
       `
 All commands:
-  job daily | hourly | check | dbclean   scheduled maintenance (SPEC §3), one transaction each
+  job daily | hourly | check | dbclean   scheduled maintenance (docs/reference.md), one transaction each
   payment confirm <order>                confirm a paid order by hand, credit payer and referrers
   referral recover <user>                take back a registration reward
   migrate [--dry-run] | migrate status   create/upgrade tables, never dropping panel data

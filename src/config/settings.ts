@@ -3,7 +3,7 @@ import { pingUrlSetting } from '../ops/ping-targets.js';
 
 /**
  * Every setting spanel reads, with its default and what it is for. `.env.example` and the
- * README's settings table are written from this list, so the three cannot disagree.
+ * docs/configuration.md explain this list, so the three cannot disagree.
  */
 interface Def<T> {
   env: string;
