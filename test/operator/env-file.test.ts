@@ -28,7 +28,7 @@ function spanel(args: string[], opts: { asNobody?: boolean } = {}): Promise<{ co
 const dir = mkdtempSync(join(tmpdir(), 'spanel-envfile-'));
 chmodSync(dir, 0o755);
 
-describe('--env-file through the real bin/spanel', () => {
+describe('--env-file through the real bin/spanel', { timeout: 180_000 }, () => {
   it('a missing file: spanel (not node) exits 2 naming the file', async () => {
     for (const args of [['--env-file', '/nonexistent/spanel.env', 'job', 'daily'], ['--env-file=/nonexistent/spanel.env', 'doctor']]) {
       const r = await spanel(args);

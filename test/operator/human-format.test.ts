@@ -131,7 +131,7 @@ describe('colour', () => {
 
 });
 
-describe('colour through the CLI', () => {
+describe('colour through the CLI', { timeout: 180_000 }, () => {
   const t = useTestDatabase('sqlite');
   it('FORCE_COLOR colours the report in a pipe; NO_COLOR alone leaves it plain', async () => {
     const plain = await runCli(['job', 'dbclean', '--dry-run'], { DATABASE_URL: t.url });

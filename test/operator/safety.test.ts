@@ -15,7 +15,7 @@ import { useTestDatabase } from '../helpers/db.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'spanel-safety-'));
 
-describe('the metrics file replaces only a file of its own', () => {
+describe('the metrics file replaces only a file of its own', { timeout: 180_000 }, () => {
   const t = useTestDatabase('sqlite');
   const env = () => ({ DATABASE_URL: t.url, LOG_LEVEL: 'warn' });
 
@@ -62,7 +62,7 @@ describe('the metrics file replaces only a file of its own', () => {
   });
 });
 
-describe('demo --keep refuses symbolic links', () => {
+describe('demo --keep refuses symbolic links', { timeout: 240_000 }, () => {
   it('a dangling link: exit 2, nothing written where it points', async () => {
     const target = join(dir, 'elsewhere.sqlite');
     const link = join(dir, 'dangling.sqlite');
