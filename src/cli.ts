@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import { Command, CommanderError, Option } from 'commander';
 import type { CommandContext, CommonOptions, Io } from './cli/context.js';
 import type { SettingName } from './config/settings.js';
+import { addExamples } from './cli/help.js';
 import { EXIT, isUserError } from './errors.js';
 import { registerSupportCommands } from './cli/support.js';
 import { parseId } from './util/ids.js';
@@ -50,7 +51,7 @@ function buildProgram(io: Io, setExit: (code: number) => void): Command {
       'after',
       `
 All commands:
-  job daily | hourly | check | dbclean   scheduled maintenance (SPEC §3), one transaction each
+  job daily | hourly | check | dbclean   scheduled maintenance (docs/reference.md), one transaction each
   payment confirm <order>                confirm a paid order by hand, credit payer and referrers
   referral recover <user>                take back a registration reward
   migrate [--dry-run] | migrate status   create/upgrade tables, never dropping panel data
@@ -62,6 +63,7 @@ All commands:
   user show <user> | user restore <id>   one user on one screen; bring back a deleted user
   payment list                           find orders by user, status, time
   demo                                   everything above on an embedded SQLite panel
+  completion bash | zsh | fish           shell completion script
 
 Every command that changes data takes --dry-run, --now <ISO time> and --json.
 Exit codes: 0 done, 1 failed (rolled back), 2 invalid input or configuration, 75 skipped (lock held).
@@ -177,6 +179,19 @@ Run "spanel <command> --help" for its options and an example.`,
 
   registerSupportCommands(program, payment, action);
 
+  program
+    .command('completion')
+    .description('Print a shell completion script (bash, zsh or fish)')
+    .argument('<shell>', 'bash, zsh or fish')
+    .exitOverride()
+    .action(async (shell: string) => {
+      try {
+        io.stdout.write((await import('./commands/completion.js')).completionScript(shell, program));
+      } catch (err) {
+        setExit(reportError(err, io));
+      }
+    });
+  addExamples(program);
   return program;
 }
 

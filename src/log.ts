@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { prettyLogLine } from './output/terminal.js';
 import { maskSecrets } from './util/mask.js';
 
 /**
@@ -6,8 +7,9 @@ import { maskSecrets } from './util/mask.js';
  * after serialisation: masking the log object instead (a JSON round-trip) would turn an Error
  * into {} and lose its message and stack.
  */
-export async function createLogger(level: string, stream: NodeJS.WritableStream = process.stderr): Promise<Logger> {
+export async function createLogger(level: string, stream: NodeJS.WritableStream = process.stderr, pretty?: PrettyOptions): Promise<Logger> {
   const { pino } = await import('pino');
+  const destination = pretty ? prettyDestination(stream, pretty) : stream;
   return pino(
     {
       level,
@@ -15,6 +17,22 @@ export async function createLogger(level: string, stream: NodeJS.WritableStream 
       hooks: { streamWrite: maskSecrets },
       serializers: { err: pino.stdSerializers.err, error: pino.stdSerializers.err },
     },
-    stream as unknown as import('pino').DestinationStream,
+    destination as unknown as import('pino').DestinationStream,
   );
+}
+
+/** At a terminal: one readable line per log record instead of JSON (src/output/terminal.ts). */
+export interface PrettyOptions {
+  colour?: (level: number, text: string) => string;
+  /** Erases a progress line on the same terminal before the log line is written. */
+  beforeWrite?: () => void;
+}
+
+function prettyDestination(stream: NodeJS.WritableStream, o: PrettyOptions): { write(line: string): boolean } {
+  return {
+    write(line) {
+      o.beforeWrite?.();
+      return stream.write(prettyLogLine(line, o.colour));
+    },
+  };
 }

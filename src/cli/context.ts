@@ -1,4 +1,5 @@
 import { userInfo } from 'node:os';
+import type { ChalkInstance } from 'chalk';
 import type { Logger } from 'pino';
 import { loadSettings, type Env } from '../config/load.js';
 import type { SettingName, Settings } from '../config/settings.js';
@@ -10,8 +11,8 @@ import type { CommandSpec, RunResult } from '../runner/types.js';
 import { parseNow } from '../time/clock.js';
 
 export interface Io {
-  stdout: NodeJS.WritableStream & { isTTY?: boolean };
-  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+  stderr: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
   env: Env;
   cwd: string;
   /** The real CLI handles SIGINT/SIGTERM; in-process callers (tests) do not. */
@@ -36,6 +37,10 @@ export interface CommandContext {
   log: Logger;
   opts: CommonOptions;
   runOptions: RunOptions;
+  /** Problems with the configuration that do not stop a run (a world-readable env file). */
+  configWarnings: string[];
+  /** Colours for stdout, as chalk detects them (NO_COLOR, FORCE_COLOR, a terminal). */
+  chalk: ChalkInstance;
   /** Prints what a command wants to say to a human (suppressed under --json). */
   say(text: string): void;
   /** Runs a command spec through the runner, prints its report, returns the exit code. */
@@ -52,13 +57,15 @@ export async function createContext(
 ): Promise<CommandContext> {
   // --metrics-file goes through the same parser as SPANEL_METRICS_FILE, and wins over it.
   const env = opts.metricsFile !== undefined ? { ...io.env, SPANEL_METRICS_FILE: opts.metricsFile } : io.env;
-  const { settings } = loadSettings({ env, cwd: io.cwd, envFile: opts.envFile, require, unchecked });
+  const { settings, warnings } = loadSettings({ env, cwd: io.cwd, envFile: opts.envFile, require, unchecked });
   const runOptions = parseRunOptions(opts, io.env);
+  const terminal = await terminalOutput(io, Boolean(opts.json));
   const { createLogger } = await import('../log.js');
-  const log = await createLogger(settings.logLevel, io.stderr);
-  const chalk = await colour(io);
+  const log = await createLogger(settings.logLevel, io.stderr, terminal.pretty);
+  for (const w of warnings) log.warn(w);
+  const chalk = terminal.chalk;
   const print = (result: RunResult): number => {
-    io.stdout.write(opts.json ? renderJson(result) : renderHuman(result, chalk));
+    io.stdout.write(opts.json ? renderJson(result) : renderHuman(result, chalk, { width: io.stdout.columns || undefined }));
     if (result.error && !opts.json) io.stderr.write(`spanel: ${result.error}\n`);
     return result.exitCode;
   };
@@ -68,6 +75,8 @@ export async function createContext(
     log,
     opts,
     runOptions,
+    chalk,
+    configWarnings: warnings,
     say: (text) => {
       if (!opts.json) io.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
     },
@@ -75,7 +84,7 @@ export async function createContext(
     async execute(spec, extra) {
       const { createObservers } = await import('../ops/observers.js');
       const observers = extra?.observers ?? (await createObservers(settings, log, spec));
-      const result = await runCommand(spec, { settings, log, observers, handleSignals: io.handleSignals }, runOptions);
+      const result = await runCommand(spec, { settings, log, observers, handleSignals: io.handleSignals, progress: terminal.progress }, runOptions);
       return print(result);
     },
   };
@@ -113,9 +122,17 @@ function invokingUser(env: Env): string {
   }
 }
 
-async function colour(io: Io) {
+/**
+ * What a terminal gets that a pipe, a log file or --json does not: colour (chalk's detection plus
+ * NO_COLOR), readable log lines and a progress line on stderr.
+ */
+async function terminalOutput(io: Io, json: boolean) {
   const { Chalk } = await import('chalk');
-  const noColor = io.env.NO_COLOR !== undefined && io.env.NO_COLOR !== '';
-  const level = !noColor && io.stdout.isTTY ? 1 : 0;
-  return new Chalk({ level: level as 0 | 1 });
+  const { colourLevel, TerminalProgress } = await import('../output/terminal.js');
+  const chalk = new Chalk({ level: await colourLevel(io.env, io.stdout) });
+  if (!io.stderr.isTTY) return { chalk };
+  const errChalk = new Chalk({ level: await colourLevel(io.env, io.stderr) });
+  const progress = json ? undefined : new TerminalProgress(io.stderr);
+  const paint = (level: number, text: string) => (level >= 50 ? errChalk.red(text) : level >= 40 ? errChalk.yellow(text) : errChalk.dim(text));
+  return { chalk, progress, pretty: { colour: paint, beforeWrite: () => progress?.beforeWrite() } };
 }

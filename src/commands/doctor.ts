@@ -30,6 +30,7 @@ export async function doctorHandler(ctx: CommandContext): Promise<number> {
   const clock = new Clock(new Date(), settings.timezone);
 
   add('configuration', 'ok', 'all settings valid');
+  for (const w of ctx.configWarnings) add('env file', 'warn', w);
   add('panel time zone', 'info', `${settings.timezone}: panel-local time is ${clock.panelLocal()} (host zone ${Intl.DateTimeFormat().resolvedOptions().timeZone})`);
 
   if (!settings.databaseUrl) {

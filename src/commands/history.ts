@@ -178,7 +178,7 @@ function renderDetail(d: RunDetail, tz: string): string[] {
     const counts = s.counts && Object.keys(s.counts).length > 1 ? ` (${Object.entries(s.counts).map(([t, n]) => `${t} ${n}`).join(', ')})` : '';
     out.push(`${String(i + 1).padStart(2)}. ${s.name.padEnd(24)} ${s.count} row${s.count === 1 ? '' : 's'}${counts}`);
     if (s.skipped?.length) out.push(`      skipped (not in this database): ${s.skipped.join(', ')}`);
-    for (const ch of s.changes) out.push(`      ${renderChange(ch)}`);
+    for (const ch of s.changes) out.push(renderChange(ch, tz));
     if (s.changes.length > 0 && s.count > s.changes.length) out.push(`      … and ${s.count - s.changes.length} more (sample of SPANEL_SAMPLE_SIZE per table kept)`);
   });
   if (d.money.length) {

@@ -11,7 +11,10 @@ export function renderEnvExample(): string {
   for (const d of Object.values(SETTINGS)) {
     lines.push(`# ${d.help}${d.required ? ' (required)' : ''}`);
     const example = d.env === 'DATABASE_URL' ? 'mysql://spanel:CHANGE-ME@127.0.0.1:3306/sspanel' : d.default;
-    lines.push(`${d.env}=${example}`, '');
+    // A systemd EnvironmentFile= wins over the unit's Environment=: an active LOG_LEVEL here would
+    // silence the units' LOG_LEVEL=info. Left commented, the unit (or the default) decides.
+    if (d.env === 'LOG_LEVEL') lines.push('# Uncomment to override the level the systemd units set (info) or the default (warn)');
+    lines.push(`${d.env === 'LOG_LEVEL' ? '# ' : ''}${d.env}=${example}`, '');
   }
   return lines.join('\n');
 }

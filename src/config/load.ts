@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import { ConfigError } from '../errors.js';
 import { maskSecrets, maskUrl } from '../util/mask.js';
+import { envFileWarnings } from './env-file-mode.js';
 import { SETTINGS, type SettingName, type Settings } from './settings.js';
 
 export type Env = Record<string, string | undefined>;
@@ -22,8 +23,8 @@ export interface LoadOptions {
  * Reads the env file (values already in the environment win, as with dotenv), then parses
  * every setting once. All problems are collected so the operator fixes them in one go.
  */
-export function loadSettings(opts: LoadOptions): { settings: Settings; envFile: string | null } {
-  const { env, envFile } = readEnvFile(opts);
+export function loadSettings(opts: LoadOptions): { settings: Settings; envFile: string | null; warnings: string[] } {
+  const { env, envFile, warnings } = readEnvFile(opts);
   const problems: string[] = [];
   const out: Record<string, unknown> = {};
   for (const [key, d] of Object.entries(SETTINGS) as [SettingName, (typeof SETTINGS)[SettingName]][]) {
@@ -50,7 +51,7 @@ export function loadSettings(opts: LoadOptions): { settings: Settings; envFile: 
     }
   }
   if (problems.length) throw new ConfigError(problems);
-  return { settings: out as Settings, envFile };
+  return { settings: out as Settings, envFile, warnings };
 }
 
 /**
@@ -61,20 +62,51 @@ function shown(d: { secretUrl?: boolean }, value: string): string {
   return d.secretUrl ? maskUrl(value) : maskSecrets(value);
 }
 
-function readEnvFile(opts: LoadOptions): { env: Env; envFile: string | null } {
+function readEnvFile(opts: LoadOptions): { env: Env; envFile: string | null; warnings: string[] } {
   const explicit = opts.envFile ?? opts.env.SPANEL_ENV_FILE;
+  const source = opts.envFile !== undefined ? '--env-file' : 'SPANEL_ENV_FILE';
   const path = explicit ? resolve(opts.cwd, explicit) : resolve(opts.cwd, '.env');
   if (!existsSync(path)) {
-    if (explicit) throw new ConfigError([`env file ${path} does not exist (from --env-file or SPANEL_ENV_FILE)`]);
-    return { env: opts.env, envFile: null };
+    if (explicit) {
+      throw new ConfigError([`env file ${path} (from ${source}) does not exist: fix the path, or create it with "spanel config --example > ${path}"`]);
+    }
+    return { env: opts.env, envFile: null, warnings: [] };
   }
-  let fileVars: Record<string, string>;
+  const named = explicit ? `env file ${path} (from ${source})` : `env file ${path}`;
+  let text: string;
   try {
-    fileVars = parseDotenv(readFileSync(path));
+    text = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new ConfigError([`env file ${path} cannot be read: ${(err as Error).message}`]);
+    throw new ConfigError([`${named} cannot be read: ${readProblem(err as NodeJS.ErrnoException)}`]);
   }
-  return { env: { ...fileVars, ...definedOnly(opts.env) }, envFile: path };
+  const bad = malformedLine(text);
+  if (bad) throw new ConfigError([`${named} is malformed: line ${bad.line} is not NAME=value: ${JSON.stringify(maskSecrets(bad.text.slice(0, 60)))}`]);
+  const fileVars = parseDotenv(text);
+  return { env: { ...fileVars, ...definedOnly(opts.env) }, envFile: path, warnings: envFileWarnings(path, fileVars) };
+}
+
+function readProblem(err: NodeJS.ErrnoException): string {
+  if (err.code === 'EISDIR') return 'it is a directory, not a file';
+  if (err.code === 'EACCES' || err.code === 'EPERM') return 'permission denied (run spanel as a user that may read it, e.g. its owner)';
+  return err.message;
+}
+
+/**
+ * The pattern dotenv itself uses for one assignment (quoted values may span lines). Whatever is
+ * left once every assignment, comment and blank is taken away is a line dotenv would silently
+ * skip: a typo there would quietly leave a setting at its default, so it is refused instead.
+ */
+const ASSIGNMENT = /^\s*(?:export\s+)?[\w.-]+(?:\s*=\s*?|:\s+?)(?:\s*'(?:\\'|[^'])*'|\s*"(?:\\"|[^"])*"|\s*`(?:\\`|[^`])*`|[^#\r\n]+)?\s*(?:#.*)?$/gm;
+
+export function malformedLine(text: string): { line: number; text: string } | null {
+  if (text.includes('\0')) return { line: 1, text: '(binary data)' };
+  const rest = text.replace(/\r\n?/g, '\n').replace(ASSIGNMENT, (m) => m.replace(/[^\n]/g, ''));
+  const lines = rest.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const t = lines[i]!.trim();
+    if (t !== '' && !t.startsWith('#')) return { line: i + 1, text: t };
+  }
+  return null;
 }
 
 function definedOnly(env: Env): Env {

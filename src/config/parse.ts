@@ -64,7 +64,7 @@ export const logLevel: Parser<string> = (raw) => {
 };
 
 export const databaseUrl: Parser<string> = (raw) => {
-  const v = raw.trim();
+  const v = encodeCredentials(raw.trim());
   if (/^sqlite:/.test(v)) return v;
   try {
     const u = new URL(v);
@@ -76,7 +76,7 @@ export const databaseUrl: Parser<string> = (raw) => {
 };
 
 export const redisUrl: Parser<string | null> = (raw) => {
-  const v = raw.trim();
+  const v = encodeCredentials(raw.trim());
   if (v === '') return null;
   try {
     const u = new URL(v);
@@ -104,3 +104,17 @@ export const duration: Parser<number> = (raw) => {
   if (!Number.isSafeInteger(seconds) || seconds < 1) throw what;
   return seconds;
 };
+
+/**
+ * A password may hold '#', '?', '/', '@' or spaces as typed (quoted in the env file): a URL parser
+ * would take '#' for the start of a fragment and '/' for the path. Everything between '://' and
+ * the LAST '@' is the credentials, so those characters are percent-encoded there (an existing
+ * %XX is kept) and the URL then means what the operator wrote.
+ */
+export function encodeCredentials(url: string): string {
+  const scheme = url.indexOf('://');
+  const at = url.lastIndexOf('@');
+  if (scheme < 0 || at < scheme + 3) return url;
+  const userinfo = url.slice(scheme + 3, at).replace(/%(?![0-9a-fA-F]{2})|[^A-Za-z0-9\-._~!$&'()*+,;=:%]/gu, (c) => encodeURIComponent(c));
+  return `${url.slice(0, scheme + 3)}${userinfo}${url.slice(at)}`;
+}

@@ -3,7 +3,7 @@ import { pingUrlSetting } from '../ops/ping-targets.js';
 
 /**
  * Every setting spanel reads, with its default and what it is for. `.env.example` and the
- * README's settings table are written from this list, so the three cannot disagree.
+ * docs/configuration.md explain this list, so the three cannot disagree.
  */
 interface Def<T> {
   env: string;
@@ -49,7 +49,7 @@ export const SETTINGS = {
     help: 'Days without traffic after which a paid account is disabled' }),
   unpaidOrderTimeout: def({ env: 'UNPAID_ORDER_TIMEOUT', default: '3600', parse: p.integer(1),
     help: 'Seconds after which an unpaid order is marked expired (-1)' }),
-  accountExpireDeleteDays: def({ env: 'ACCOUNT_EXPIRE_DELETE_DAYS', default: '7', parse: p.integer(-1, 36500),
+  accountExpireDeleteDays: def({ env: 'ACCOUNT_EXPIRE_DELETE_DAYS', default: '7', parse: p.integer(-36500, 36500),
     help: 'Days after expire_in before an account is deleted; negative disables rule a' }),
   autoCleanUncheckDays: def({ env: 'AUTO_CLEAN_UNCHECK_DAYS', default: '32', parse: p.integer(0, 36500),
     help: 'Delete free accounts without check-in for this many days; 0 disables rule b' }),

@@ -1,4 +1,4 @@
-import { closeSync, existsSync, mkdtempSync, openSync, readSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { closeSync, existsSync, lstatSync, mkdtempSync, openSync, readSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
@@ -34,6 +34,12 @@ export function prepareDemoFile(keep: string | undefined, cwd: string): DemoFile
   const path = resolve(cwd, keep);
   if (!existsSync(dirname(path)) || !statSync(dirname(path)).isDirectory()) {
     throw new UsageError(`--keep ${keep}: directory ${dirname(path)} does not exist; create it or choose another path`);
+  }
+  // existsSync follows a link: a dangling one looks absent, and the demo would write through it
+  // to wherever it points. The database's -wal/-shm companions are opened by SQLite the same way.
+  const link = [path, `${path}-wal`, `${path}-shm`].find((p) => lstatSync(p, { throwIfNoEntry: false })?.isSymbolicLink());
+  if (link) {
+    throw new UsageError(`--keep ${keep}: ${link} is a symbolic link, and the demo does not write through links; give the path of a plain file`);
   }
   const replaced = existsSync(path);
   if (replaced) {

@@ -51,7 +51,7 @@ export function humanPrinter(write: Write, c: ChalkInstance): DemoPrinter {
       const set = [configured.databaseUrl ? 'DATABASE_URL' : null, configured.redisUrl ? 'REDIS_URL' : null].filter(Boolean);
       line(`${IGNORING}${set.length ? c.dim(` (${set.join(' and ')} ${set.length > 1 ? 'are' : 'is'} set here, and unused)`) : ''}`);
       line(`database: ${file.path} ${c.dim(file.temporary ? '(temporary, deleted at the end; --keep PATH keeps it)' : file.replaced ? '(replaces the earlier demo database there)' : '(kept after the demo)')}`);
-      line(c.dim(`settings: SPEC defaults (SPANEL_TIMEZONE ${DEMO_TIMEZONE}, caps 32 GiB/day and 6 GiB/hour, …), not this environment's; snapshots in the spanel_traffic_snapshot table`));
+      line(c.dim(`settings: the defaults (SPANEL_TIMEZONE ${DEMO_TIMEZONE}, caps 32 GiB/day and 6 GiB/hour, …), not this environment's; snapshots in the spanel_traffic_snapshot table`));
       line(c.dim(`time: fixed, one night in the panel's zone (daily ${hhmm('daily')}, hourly ${hhmm('hourly')}, check ${hhmm('check')}, dbclean ${hhmm('dbclean')}), so the output is the same everywhere`));
     },
     seeded(migrations, rows) {

@@ -28,7 +28,8 @@ export function metricsObserver(o: { path: string; job: string; now?: () => numb
   const now = o.now ?? Date.now;
   return {
     name: 'metrics',
-    onFinish: (result) => updateTextfile(o.path, (current) => renderSamples(FAMILIES, mergeJob(current, o.job, result, now() / 1000))),
+    onFinish: (result) =>
+      updateTextfile(o.path, (current) => renderSamples(FAMILIES, mergeJob(current, o.job, result, now() / 1000)), { ownPrefix: 'spanel_' }),
   };
 }
 

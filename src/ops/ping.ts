@@ -26,12 +26,12 @@ export function pingObserver(o: PingOptions): RunObserver {
 }
 
 async function ping(o: PingOptions, kind: 'start' | 'success' | 'fail', body: string): Promise<void> {
-  const url = pingUrlFor(o.url, kind);
+  const { url, authorization } = withoutCredentials(pingUrlFor(o.url, kind));
   try {
     const res = await fetch(url, {
       method: 'POST',
       body,
-      headers: { 'content-type': 'text/plain; charset=utf-8', 'user-agent': 'spanel' },
+      headers: { 'content-type': 'text/plain; charset=utf-8', 'user-agent': 'spanel', ...authorization },
       signal: AbortSignal.timeout(o.timeoutSeconds * 1000),
     });
     await res.body?.cancel().catch(() => undefined);
@@ -42,6 +42,19 @@ async function ping(o: PingOptions, kind: 'start' | 'success' | 'fail', body: st
     const reason = e.name === 'TimeoutError' ? `no answer within ${o.timeoutSeconds} s` : causeOf(e);
     o.log.warn({ job: o.job, ping: kind, target: where(url), reason }, 'health ping failed; the job is not affected');
   }
+}
+
+/**
+ * fetch() refuses a URL with `user:pass@` in it, so every ping would fail: the credentials go
+ * into a Basic Authorization header instead, which is what they mean in a URL.
+ */
+export function withoutCredentials(raw: string): { url: string; authorization: Record<string, string> } {
+  const u = new URL(raw);
+  if (!u.username && !u.password) return { url: raw, authorization: {} };
+  const pair = `${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`;
+  u.username = '';
+  u.password = '';
+  return { url: u.toString(), authorization: { authorization: `Basic ${Buffer.from(pair).toString('base64')}` } };
 }
 
 /** Healthchecks shows the request body in its log: a one-line summary is enough. */

@@ -50,16 +50,43 @@ export function renderSamples(families: Family[], samples: Sample[]): string {
 }
 
 /** Replaces the file's samples through `merge(current)`, under the lock, atomically. */
-export async function updateTextfile(path: string, merge: (current: Sample[]) => string, opts: { lockWaitMs?: number } = {}): Promise<void> {
+export async function updateTextfile(
+  path: string,
+  merge: (current: Sample[]) => string,
+  opts: { lockWaitMs?: number; ownPrefix?: string } = {},
+): Promise<void> {
   const release = await lock(`${join(dirname(path), `.${basename(path)}.lock`)}`, opts.lockWaitMs ?? 5000);
   try {
-    const current = await readFile(path, 'utf8').then(parseSamples, (err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT') return [];
+    const text = await readFile(path, 'utf8').catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return '';
       throw err;
     });
+    if (opts.ownPrefix !== undefined) assertOwnFile(path, text, opts.ownPrefix);
+    const current = parseSamples(text);
     await writeAtomically(path, merge(current));
   } finally {
     await release();
+  }
+}
+
+/**
+ * The file is replaced whole, so it must hold nothing but our own series: a path pointing at some
+ * other file (a typo in SPANEL_METRICS_FILE, another exporter's textfile) is refused, not
+ * overwritten. Thrown as an error, which the metrics observer logs as a warning.
+ */
+function assertOwnFile(path: string, text: string, prefix: string): void {
+  const lines = text.split('\n');
+  const bad = lines.findIndex((raw) => {
+    const line = raw.trim();
+    if (line === '') return false;
+    if (line.startsWith('#')) return !new RegExp(`^# (HELP|TYPE) ${prefix}`).test(line);
+    const m = SAMPLE.exec(line);
+    return !m || !m[1]!.startsWith(prefix);
+  });
+  if (bad >= 0) {
+    throw new Error(
+      `${path} is not a spanel metrics file (line ${bad + 1} is not a ${prefix}* series), so it was left untouched: point SPANEL_METRICS_FILE or --metrics-file at a file of spanel's own, e.g. /var/lib/node_exporter/textfile_collector/spanel.prom`,
+    );
   }
 }
 

@@ -1,13 +1,22 @@
 import type { ChalkInstance } from 'chalk';
 import type { RowChange, RunResult, StepReport } from '../runner/types.js';
+import { formatValue, wrapFields } from './format.js';
+
+/** How wide a report line may grow before its fields wrap (the terminal's width when known). */
+export interface HumanOptions {
+  width?: number;
+}
+
+const DEFAULT_WIDTH = 100;
 
 /** The short human summary on stdout. Colour is decided by the caller (TTY, NO_COLOR). */
-export function renderHuman(r: RunResult, c: ChalkInstance): string {
+export function renderHuman(r: RunResult, c: ChalkInstance, opts: HumanOptions = {}): string {
+  const width = Math.max(40, opts.width ?? DEFAULT_WIDTH);
   const lines: string[] = [];
   const mode = r.dryRun ? c.yellow(' — DRY RUN, nothing was written') : r.runId !== null ? c.dim(` (run #${r.runId})`) : '';
   lines.push(`${c.bold(`spanel ${r.command}`)}${mode}`);
   lines.push(c.dim(`now ${r.nowPanelLocal} ${r.timezone} (${r.now})`));
-  r.steps.forEach((s, i) => lines.push(...renderStep(s, i + 1, r.dryRun, c)));
+  r.steps.forEach((s, i) => lines.push(...renderStep(s, i + 1, r.dryRun, c, r.timezone, width)));
   const took = `${(r.durationMs / 1000).toFixed(2)} s`;
   if (r.outcome === 'success') {
     const total = r.steps.reduce((n, s) => n + s.count, 0);
@@ -32,42 +41,40 @@ export function renderHuman(r: RunResult, c: ChalkInstance): string {
 /** Skipped rows listed per step; the log and --json have them all. */
 const SKIPPED_SHOWN = 20;
 
-function renderStep(s: StepReport, n: number, dryRun: boolean, c: ChalkInstance): string[] {
+function renderStep(s: StepReport, n: number, dryRun: boolean, c: ChalkInstance, timezone: string, width: number): string[] {
   const count = s.count === 0 ? c.dim('no change') : `${s.count} row${s.count === 1 ? '' : 's'}`;
   const out = [`${String(n).padStart(2)}. ${s.title.padEnd(34)} ${count}`];
   if (s.counts && Object.keys(s.counts).length > 1) {
-    out.push(c.dim(`      ${Object.entries(s.counts).map(([t, k]) => `${t} ${k}`).join(', ')}`));
+    out.push(c.dim(wrapFields('     ', Object.entries(s.counts).map(([t, k]) => `${t} ${k}`), width, '      ')));
   }
   if (s.skipped?.length) out.push(c.yellow(`      skipped (not in this database): ${s.skipped.join(', ')}`));
   const skippedRows = s.skippedRows ?? [];
   for (const r of skippedRows.slice(0, SKIPPED_SHOWN)) out.push(c.red(`      ${dryRun ? 'would skip' : 'skipped'} ${r.table} #${r.id}: ${r.reason}`));
   if (skippedRows.length > SKIPPED_SHOWN) out.push(c.red(`      … and ${skippedRows.length - SKIPPED_SHOWN} more skipped (every one is in the log and --json)`));
   for (const note of s.notes ?? []) out.push(`      ${note}`);
-  for (const ch of s.changes) out.push(c.dim(`      ${renderChange(ch)}`));
+  for (const ch of s.changes) out.push(c.dim(renderChange(ch, timezone, width)));
   const shown = s.changes.length;
   if (shown > 0 && s.count > shown) out.push(c.dim(`      … and ${s.count - shown} more`));
   return out;
 }
 
-export function renderChange(ch: RowChange): string {
-  const who = `${ch.table} #${ch.id}`;
-  if (ch.action === 'delete') return `${who} deleted${ch.before ? ` (${fmtRow(ch.before)})` : ''}`;
-  if (ch.action === 'insert') return `${who} inserted${ch.after ? ` (${fmtRow(ch.after)})` : ''}`;
+/** One changed row, indented under its step, its fields wrapped to `width`. */
+export function renderChange(ch: RowChange, timezone: string, width = DEFAULT_WIDTH): string {
+  const who = `      ${ch.table} #${ch.id}`;
+  const fmt = (k: string, v: unknown) => formatValue(ch.table, k, v, timezone);
+  const row = (r: Record<string, unknown>) => Object.entries(r).map(([k, v]) => `${k}=${fmt(k, v)}`);
+  const indent = ' '.repeat(8);
+  if (ch.action === 'delete' || ch.action === 'insert') {
+    const verb = ch.action === 'delete' ? 'deleted' : 'inserted';
+    const fields = row((ch.action === 'delete' ? ch.before : ch.after) ?? {});
+    if (fields.length === 0) return `${who} ${verb}`;
+    fields[0] = `(${fields[0]}`;
+    fields[fields.length - 1] += ')';
+    return wrapFields(`${who} ${verb}`, fields, width, indent);
+  }
   const cols = Object.keys(ch.after ?? {});
   if (cols.length === 0) return `${who} unchanged`;
-  return `${who}: ${cols.map((k) => `${k} ${fmt(ch.before?.[k])} → ${fmt(ch.after?.[k])}`).join(', ')}`;
-}
-
-function fmtRow(row: Record<string, unknown>): string {
-  return Object.entries(row)
-    .map(([k, v]) => `${k}=${fmt(v)}`)
-    .join(', ');
-}
-
-function fmt(v: unknown): string {
-  if (v === null || v === undefined) return 'NULL';
-  if (typeof v === 'string') return v.length > 60 ? JSON.stringify(`${v.slice(0, 57)}...`) : JSON.stringify(v);
-  return String(v);
+  return wrapFields(`${who}:`, cols.map((k) => `${k} ${fmt(k, ch.before?.[k])} → ${fmt(k, ch.after?.[k])}`), width, indent);
 }
 
 /** The one machine-readable object of --json. */

@@ -13,7 +13,7 @@ import { preflight } from './preflight.js';
 import { retryingConflicts } from './retry.js';
 import { onWritableServer } from './server.js';
 import { describeSkipped, logSkippedRows } from './skips.js';
-import type { AfterCommitEffect, CommandSpec, Outcome, RunResult, StepContext, StepReport } from './types.js';
+import type { AfterCommitEffect, CommandSpec, Outcome, ProgressSink, RunResult, StepContext, StepReport } from './types.js';
 
 export interface RunOptions {
   dryRun: boolean;
@@ -33,6 +33,8 @@ export interface RunDeps {
   handleSignals?: boolean;
   /** An already open database (tests, demo); otherwise DATABASE_URL is opened and closed here. */
   database?: Database;
+  /** Progress of long steps, for a watching terminal (src/output/terminal.ts). */
+  progress?: ProgressSink;
 }
 
 /**
@@ -88,7 +90,7 @@ export async function runCommand(spec: CommandSpec, deps: RunDeps, opts: RunOpti
       afterCommit: (e: AfterCommitEffect) => void effects.push(e),
     };
     if (spec.mode === 'batched') {
-      await runSteps(spec, { ...base, trx: db.knex as Knex.Transaction }, steps, abort.signal);
+      await runSteps(spec, { ...base, trx: db.knex as Knex.Transaction }, steps, abort.signal, deps.progress);
       if (runId !== null) await recordChangeSample(db.knex, runId, steps, base.sampleSize);
     } else {
       await retryingConflicts(log, settings.retryBudget, () => {
@@ -96,7 +98,7 @@ export async function runCommand(spec: CommandSpec, deps: RunDeps, opts: RunOpti
         effects.length = 0;
         spec.reset?.();
         return inTransaction(db, opts.dryRun, abort.signal, async (trx) => {
-          await runSteps(spec, { ...base, trx }, steps, abort.signal);
+          await runSteps(spec, { ...base, trx }, steps, abort.signal, deps.progress);
           if (!opts.dryRun) await lock.verify(trx);
           if (runId !== null) await recordChangeSample(trx, runId, steps, base.sampleSize);
         });
@@ -155,12 +157,13 @@ export async function runCommand(spec: CommandSpec, deps: RunDeps, opts: RunOpti
   return result;
 }
 
-async function runSteps(spec: CommandSpec, ctx: StepContext, steps: StepReport[], signal: AbortSignal): Promise<void> {
+async function runSteps(spec: CommandSpec, ctx: StepContext, steps: StepReport[], signal: AbortSignal, progress?: ProgressSink): Promise<void> {
   for (const step of spec.steps) {
     throwIfAborted(signal);
     const t0 = performance.now();
     ctx.log.debug({ step: step.name }, 'step start');
-    const outcome = await raceAbort(step.run(ctx), signal);
+    const stepCtx = progress ? { ...ctx, progress: progress.step(step.title) } : ctx;
+    const outcome = await raceAbort(step.run(stepCtx), signal).finally(() => progress?.clear());
     const report: StepReport = { name: step.name, title: step.title, ...outcome, durationMs: performance.now() - t0 };
     steps.push(report);
     logSkippedRows(ctx.log, report, ctx.dryRun);

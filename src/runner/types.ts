@@ -73,6 +73,26 @@ export interface StepContext {
   afterCommit(effect: AfterCommitEffect): void;
   /** Services the command asked for (snapshot store, …), keyed by name. */
   services: Record<string, unknown>;
+  /**
+   * How far a long step is (set only when someone watches: a terminal, not --json, not a pipe).
+   * Cheap to call after every batch; the display throttles itself.
+   */
+  progress?: (p: ProgressUpdate) => void;
+}
+
+/** Shows the progress of each step somewhere (a terminal); the runner clears it when a step ends. */
+export interface ProgressSink {
+  step(title: string): (p: ProgressUpdate) => void;
+  clear(): void;
+}
+
+/** `done` units (rows) so far; `total` or `fraction` (0..1) when the step knows how far it is. */
+export interface ProgressUpdate {
+  done: number;
+  total?: number | null;
+  fraction?: number;
+  /** What `done` counts, e.g. "ss_node_info rows deleted" (default "rows"). */
+  what?: string;
 }
 
 export interface Step {

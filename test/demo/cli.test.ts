@@ -42,7 +42,7 @@ describe('spanel demo', () => {
       expect(r.stdout).toMatch(new RegExp(`spanel ${run.command.replace(/ \d+$/, '')} — DRY RUN`));
     }
     expect(r.stdout.match(/✓ the real run changed exactly what the dry run reported/g)).toHaveLength(DEMO_RUNS.length);
-    expect(r.stdout).toContain('user #11: u 5368709120 → 8589934592, d 3221225472 → 0');
+    expect(r.stdout).toContain('user #11: u 5 GiB → 8 GiB, d 3 GiB → 0 B, transfer_limit 10 GiB → 20 GiB,');
     expect(r.stdout).not.toMatch(/\x1b\[/);
     // The configured database and Redis are exactly as they were.
     expect(await dumpAll(t.knex)).toEqual(before);

@@ -40,7 +40,8 @@ export function spawnCli(
   opts: { cwd?: string; onSpawn?: (pid: number) => void } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
+    // '--': Node 20 would otherwise take a --env-file among the args for itself (see bin/spanel).
+    const child = spawn(process.execPath, ['--', BIN, ...args], {
       cwd: opts.cwd ?? EMPTY_CWD,
       env: baseEnv(env) as NodeJS.ProcessEnv,
       stdio: ['ignore', 'pipe', 'pipe'],

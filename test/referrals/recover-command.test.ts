@@ -90,7 +90,7 @@ describe.each(DIALECTS)('referral recover on %s', (dialect) => {
     const before = await everything();
     const r = await recover(user, '--dry-run');
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain(`user #${referrer}: money "5.00" → "3.00", ban_times 0 → 1`);
+    expect(r.stdout).toContain(`user #${referrer}: money 5.00 → 3.00, ban_times 0 → 1`);
     expect(await everything()).toEqual(before);
   });
 });

@@ -50,6 +50,7 @@ export async function archiveCandidates(
     }
     count += rows.length;
     last = ids[ids.length - 1]!;
+    ctx.progress?.({ done: count, what: 'accounts archived' });
   }
   // A dry run has no run id; its archive rows are the ones above the id it started from.
   const archived: ArchivedSet = (alias) => (qb) => {

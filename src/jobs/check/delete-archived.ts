@@ -47,6 +47,7 @@ export async function deleteArchived(
     }
     counts.user! += await ctx.trx('user').whereIn('id', ids).del();
     last = Number(batch[batch.length - 1]!.id);
+    ctx.progress?.({ done: counts.user!, what: 'accounts deleted' });
   }
   return { counts, skipped: DEPENDENT_TABLES.filter((d) => !present.has(d.table)).map((d) => d.table) };
 }

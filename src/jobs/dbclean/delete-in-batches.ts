@@ -49,6 +49,7 @@ export async function deleteInBatches(
   const result: BatchedDelete = { deleted: 0, batches: 0, longestBatchMs: 0, widestBatch: 0, stopped: false };
   const last = await idAfter(ctx.db, table, null, 'max');
   let from = await idAfter(ctx.db, table, null, 'min');
+  const first = from ?? 0;
   let span = plan.size;
   while (from !== null && last !== null && from <= last) {
     if (ctx.signal.aborted) return { ...result, stopped: true };
@@ -61,6 +62,7 @@ export async function deleteInBatches(
     result.batches += 1;
     result.deleted += n;
     ctx.log.debug({ table, batch: result.batches, deleted: n, from, to, ms: Math.round(ms) }, 'dbclean batch');
+    ctx.progress?.({ done: result.deleted, fraction: (to - first + 1) / (last! - first + 1), what: `${table} rows deleted` });
     span = nextSpan(span, ms, plan);
     from = await idAfter(ctx.db, table, to, 'min');
   }

@@ -85,6 +85,8 @@ async function scanUsers(
   const groups = cfg.groups(ctx.settings);
   const since = ctx.clock.unix - cfg.windowSeconds;
   let lastId = 0;
+  // Only a watching terminal pays for this one primary-key seek (the percent of the scan).
+  const top = ctx.progress ? Number((await ctx.trx('user').max({ id: 'id' }).first())?.id ?? 0) : 0;
   for (;;) {
     if (ctx.signal.aborted) throw new InterruptedError(ctx.signal.reason as NodeJS.Signals);
     const rows: { id: unknown; u: unknown; d: unknown }[] = await ctx
@@ -112,6 +114,7 @@ async function scanUsers(
     await spool?.append(batch);
     scan.scanned += batch.length;
     lastId = all[all.length - 1]!.userId;
+    ctx.progress?.({ done: scan.scanned, what: 'users scanned', ...(top > 0 ? { fraction: lastId / top } : {}) });
     if (rows.length < batchSize) break;
   }
   return scan;
