@@ -35,10 +35,12 @@ export async function recordFinish(
   db: Knex,
   runId: number,
   finish: { outcome: Outcome; finishedAtMs: number; durationMs: number; steps: StepReport[]; error: string | null },
+  /** Only a row still "running": a failure must never overwrite a success committed with the data. */
+  onlyIfRunning = false,
 ): Promise<void> {
-  await db(RUN_TABLE)
-    .where('id', runId)
-    .update({
+  const q = db(RUN_TABLE).where('id', runId);
+  if (onlyIfRunning) q.where('outcome', 'running');
+  await q.update({
       outcome: finish.outcome,
       finished_at: finish.finishedAtMs,
       duration_ms: Math.round(finish.durationMs),
