@@ -7,6 +7,7 @@ import { renderHuman, renderJson } from '../output/render.js';
 import type { RunObserver } from '../runner/observer.js';
 import { runCommand, type RunOptions } from '../runner/run.js';
 import type { CommandSpec, RunResult } from '../runner/types.js';
+import { parseOperator } from '../ledger/operator.js';
 import { parseNow } from '../time/clock.js';
 
 export interface Io {
@@ -97,7 +98,7 @@ export function parseRunOptions(opts: CommonOptions, env: Env): RunOptions {
     dryRun: Boolean(opts.dryRun),
     force: Boolean(opts.force),
     now,
-    operator: opts.operator?.trim() || invokingUser(env),
+    operator: parseOperator(opts.operator) ?? invokingUser(env),
     ...(sampleSize !== undefined ? { sampleSize } : {}),
   };
 }

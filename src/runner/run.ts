@@ -4,8 +4,8 @@ import type { Settings } from '../config/settings.js';
 import { openDatabase, type Database } from '../db/connect.js';
 import { describeNonTransactional, nonTransactionalTables } from '../db/engines.js';
 import { dbLimitsOf, describeWaitError } from '../db/limits.js';
-import { EXIT, InterruptedError, OperationError, SpanelError } from '../errors.js';
-import { Clock } from '../time/clock.js';
+import { EXIT, InterruptedError, OperationError, SpanelError, UsageError } from '../errors.js';
+import { Clock, futureNowProblem } from '../time/clock.js';
 import { maskSecrets } from '../util/mask.js';
 import { commitConfirmed, isLostCommitAnswer, markCommittedInTransaction, NotCommittedError, OutcomeUnknownError, resolveLostCommit } from './commit.js';
 import { recordFinish, recordStart, RUN_TABLE } from './history.js';
@@ -38,6 +38,8 @@ export interface RunDeps {
  */
 export async function runCommand(spec: CommandSpec, deps: RunDeps, opts: RunOptions): Promise<RunResult> {
   const { settings, log } = deps;
+  const future = futureNowProblem(opts.now, opts.dryRun);
+  if (future) throw new UsageError(future);
   const clock = new Clock(opts.now, settings.timezone);
   const started = Date.now();
   const steps: StepReport[] = [];
