@@ -1,5 +1,6 @@
 import type { ChalkInstance } from 'chalk';
 import type { RowChange, RunResult, StepReport } from '../runner/types.js';
+import { stableResult } from './json.js';
 
 /** The short human summary on stdout. Colour is decided by the caller (TTY, NO_COLOR). */
 export function renderHuman(r: RunResult, c: ChalkInstance): string {
@@ -67,5 +68,5 @@ function fmt(v: unknown): string {
 
 /** The one machine-readable object of --json. */
 export function renderJson(r: RunResult): string {
-  return JSON.stringify(r) + '\n';
+  return JSON.stringify(stableResult(r)) + '\n';
 }
