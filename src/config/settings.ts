@@ -73,7 +73,7 @@ export const SETTINGS = {
     help: 'Healthchecks-style ping URL with {job} (…/spanel-{job}), or one per job: daily=URL,hourly=URL,…' }),
   pingTimeout: def({ env: 'SPANEL_PING_TIMEOUT', default: '5s', parse: p.duration,
     help: 'Timeout of one health ping' }),
-  dbConnectTimeout: def({ env: 'DB_CONNECT_TIMEOUT', default: '10s', parse: p.duration,
+  dbConnectTimeout: def({ env: 'DB_CONNECT_TIMEOUT', default: '5s', parse: p.duration,
     help: 'Longest wait to connect to the database (a stopped or unreachable server fails the run after this)' }),
   dbStatementTimeout: def({ env: 'DB_STATEMENT_TIMEOUT', default: '10m', parse: p.duration,
     help: 'Longest wait for any one database statement, COMMIT included (a frozen server fails the run after this)' }),

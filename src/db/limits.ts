@@ -13,7 +13,7 @@ export interface DbLimits {
   lockWaitMs: number;
 }
 
-export const DEFAULT_DB_LIMITS: DbLimits = { connectMs: 10_000, statementMs: 600_000, lockWaitMs: 120_000 };
+export const DEFAULT_DB_LIMITS: DbLimits = { connectMs: 5_000, statementMs: 600_000, lockWaitMs: 120_000 };
 
 export function dbLimitsOf(s: { dbConnectTimeout: number; dbStatementTimeout: number; dbLockWaitTimeout: number }): DbLimits {
   return { connectMs: s.dbConnectTimeout * 1000, statementMs: s.dbStatementTimeout * 1000, lockWaitMs: s.dbLockWaitTimeout * 1000 };

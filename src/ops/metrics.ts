@@ -17,7 +17,7 @@ export const FAMILIES: Family[] = [
 ];
 
 /** Outcomes a recorded run can end with (skipped runs are never recorded nor observed). */
-const OUTCOMES: Outcome[] = ['success', 'partial', 'failed', 'interrupted', 'unknown'];
+const OUTCOMES: Outcome[] = ['success', 'partial', 'failed', 'interrupted'];
 
 
 export function metricsPath(template: string, job: string): string {

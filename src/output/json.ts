@@ -5,8 +5,9 @@ import type { RowChange, RunResult } from '../runner/types.js';
  * The `--json` contract, the same on MySQL and SQLite (the drivers differ: mysql2 returns BIGINT
  * and DECIMAL as strings, better-sqlite3 every number as a JS number, DECIMAL as a float):
  * - counts, ids, run ids and durations (integer milliseconds) are JSON numbers;
- * - every numeric column value in a change sample (`before`/`after`) is a string holding its
- *   exact decimal form, money (DECIMAL(12,2)) always with two decimals: "1.50", "10737418240";
+ * - in change samples (`before`/`after`), the 64-bit traffic counters (user.u, d,
+ *   transfer_enable, transfer_limit, last_day_t) are strings of their exact value, money
+ *   (DECIMAL(12,2)) strings with two decimals ("1.50"); every other integer column is a number;
  * - DATETIME values are strings "YYYY-MM-DD HH:mm:ss", text is text, NULL is null.
  */
 export function stableResult(r: RunResult): RunResult {
@@ -30,6 +31,9 @@ const MONEY = new Set([
   'spanel_money_ledger.delta',
 ]);
 
+/** Byte counters: beyond 2^53 in principle, so never a JSON number. */
+const BIG = new Set(['user.u', 'user.d', 'user.transfer_enable', 'user.transfer_limit', 'user.last_day_t']);
+
 function stableChange(c: RowChange): RowChange {
   const id = typeof c.id === 'string' && /^\d+$/.test(c.id) && c.id.length < 16 ? Number(c.id) : c.id;
   return {
@@ -47,8 +51,10 @@ function stableRow(table: string, row: Record<string, unknown>): Record<string, 
 export function stableValue(column: string, v: unknown): unknown {
   if (v === null || v === undefined) return null;
   const numeric = typeof v === 'number' || typeof v === 'bigint' || (typeof v === 'string' && /^-?\d+(\.\d+)?$/.test(v));
-  if (MONEY.has(column) && (typeof v === 'number' || numeric)) return formatMoney(String(v));
-  if (typeof v === 'number') return Number.isInteger(v) ? v.toFixed(0) : String(v);
-  if (typeof v === 'bigint') return v.toString();
-  return v;
+  if (!numeric) return v;
+  if (MONEY.has(column)) return formatMoney(String(v));
+  if (BIG.has(column)) return typeof v === 'number' ? v.toFixed(0) : String(v);
+  // Any other integer column: a number on both backends (MySQL gives a BIGINT as a string).
+  const n = Number(v);
+  return Number.isSafeInteger(n) || typeof v === 'number' ? n : String(v);
 }
