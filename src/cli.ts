@@ -29,9 +29,13 @@ export async function main(argv: string[], io: Io): Promise<number> {
   } catch (err) {
     if (err instanceof CommanderError) {
       if (err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return EXIT.OK;
+      if (argv.includes('--json')) {
+        const error = maskSecrets(err.message.replace(/^error: /, ''));
+        io.stdout.write(`${JSON.stringify({ command: null, outcome: 'failed', runId: null, error, exitCode: EXIT.USAGE })}\n`);
+      }
       return EXIT.USAGE;
     }
-    return reportError(err, io);
+    return reportError(err, io, argv.includes('--json') ? null : undefined);
   }
   return exitCode;
 }
@@ -82,7 +86,7 @@ Run "spanel <command> --help" for its options and an example.`,
         const ctx = await createContext(io, opts, require, unchecked);
         setExit(await handler(ctx, args, opts));
       } catch (err) {
-        setExit(reportError(err, io));
+        setExit(reportError(err, io, opts.json ? commandPath(cmd) : undefined));
       }
     };
 
@@ -215,14 +219,31 @@ function mutating(c: Command): Command {
     .option('--sample <n>', 'changed rows listed per step (default SPANEL_SAMPLE_SIZE, 20)');
 }
 
-function reportError(err: unknown, io: Io): number {
+/**
+ * A failure before a run starts (configuration, arguments, unreachable database): one line on
+ * stderr, and under --json also one object on stdout, so a caller parsing stdout always gets one.
+ */
+function reportError(err: unknown, io: Io, jsonCommand?: string | null): number {
+  let code: number;
+  let message: string;
   if (isUserError(err)) {
-    io.stderr.write(`spanel: ${maskSecrets(err.message)}\n`);
-    return err.exitCode;
+    message = maskSecrets(err.message);
+    io.stderr.write(`spanel: ${message}\n`);
+    code = err.exitCode;
+  } else {
+    const e = err as Error;
+    message = maskSecrets(`internal error: ${e?.message ?? String(err)}`);
+    io.stderr.write(`spanel: internal error (a bug, please report it): ${maskSecrets(e?.stack ?? String(err))}\n`);
+    code = EXIT.FAILED;
   }
-  const e = err as Error;
-  io.stderr.write(`spanel: internal error (a bug, please report it): ${maskSecrets(e?.stack ?? String(err))}\n`);
-  return EXIT.FAILED;
+  if (jsonCommand !== undefined) io.stdout.write(`${JSON.stringify({ command: jsonCommand, outcome: 'failed', runId: null, error: message, exitCode: code })}\n`);
+  return code;
+}
+
+function commandPath(cmd: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = cmd; c && c.parent; c = c.parent) names.unshift(c.name());
+  return names.join(' ');
 }
 
 /** package.json is one level up from src/ (tests) and two from dist/src/ (installed). */

@@ -51,8 +51,11 @@ export class OperationError extends SpanelError {
 
 /** The run was interrupted by a signal; it was rolled back. */
 export class InterruptedError extends SpanelError {
-  constructor(readonly signal: NodeJS.Signals) {
-    super(`interrupted by ${signal}: rolled back`, signal === 'SIGINT' ? EXIT.SIGINT : EXIT.SIGTERM);
+  constructor(
+    readonly signal: NodeJS.Signals,
+    message = `interrupted by ${signal}: rolled back`,
+  ) {
+    super(message, signal === 'SIGINT' ? EXIT.SIGINT : EXIT.SIGTERM);
   }
 }
 

@@ -8,6 +8,7 @@ import { renderHuman, renderJson } from '../output/render.js';
 import type { RunObserver } from '../runner/observer.js';
 import { runCommand, type RunOptions } from '../runner/run.js';
 import type { CommandSpec, RunResult } from '../runner/types.js';
+import { parseOperator } from '../ledger/operator.js';
 import { parseNow } from '../time/clock.js';
 
 export interface Io {
@@ -107,7 +108,7 @@ export function parseRunOptions(opts: CommonOptions, env: Env): RunOptions {
     force: Boolean(opts.force),
     now,
     nowFromServer: opts.now === undefined,
-    operator: opts.operator?.trim() || invokingUser(env),
+    operator: parseOperator(opts.operator) ?? invokingUser(env),
     ...(sampleSize !== undefined ? { sampleSize } : {}),
   };
 }

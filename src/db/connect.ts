@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import { OperationError } from '../errors.js';
 import { maskSecrets, maskUrl } from '../util/mask.js';
 import { dialectFor, type Dialect } from './dialect.js';
+import { boundQueries, DEFAULT_DB_LIMITS, lockWaitSql, type DbLimits } from './limits.js';
 import { parseDatabaseUrl, type DatabaseTarget } from './url.js';
 
 export interface Database {
@@ -13,13 +14,11 @@ export interface Database {
   close(): Promise<void>;
 }
 
-const CONNECT_TIMEOUT_MS = 5000;
-
 /** Opens the pool and proves it works with one query, failing fast with an actionable message. */
-export async function openDatabase(url: string): Promise<Database> {
+export async function openDatabase(url: string, limits: DbLimits = DEFAULT_DB_LIMITS): Promise<Database> {
   const target = parseDatabaseUrl(url);
   const { default: knexFactory } = await import('knex');
-  const knex = knexFactory(knexConfig(target));
+  const knex = knexFactory(knexConfig(target, limits));
   const db: Database = {
     knex,
     dialect: dialectFor(target.kind),
@@ -39,7 +38,7 @@ export async function openDatabase(url: string): Promise<Database> {
 /** Knex would print its own warnings (with stacks) to the console; spanel reports errors itself. */
 const quietKnexLog = { warn: () => undefined, error: () => undefined, deprecate: () => undefined, debug: () => undefined };
 
-export function knexConfig(target: DatabaseTarget): Knex.Config {
+export function knexConfig(target: DatabaseTarget, limits: DbLimits = DEFAULT_DB_LIMITS): Knex.Config {
   if (target.kind === 'sqlite') {
     return {
       log: quietKnexLog,
@@ -49,7 +48,7 @@ export function knexConfig(target: DatabaseTarget): Knex.Config {
       pool: {
         afterCreate(conn: { pragma(s: string): unknown }, done: (err: Error | null, conn: unknown) => void) {
           conn.pragma('journal_mode = WAL');
-          conn.pragma('busy_timeout = 10000');
+          conn.pragma(`busy_timeout = ${Math.max(1, Math.round(limits.lockWaitMs))}`);
           done(null, conn);
         },
       },
@@ -65,15 +64,28 @@ export function knexConfig(target: DatabaseTarget): Knex.Config {
       password: target.password,
       database: target.database,
       charset: 'utf8mb4',
-      connectTimeout: CONNECT_TIMEOUT_MS,
+      connectTimeout: limits.connectMs,
       // DATETIME columns are panel-local wall time: keep them as strings, never as JS Dates
       // shifted by Node's zone. BIGINT/DECIMAL stay strings too, so nothing loses precision.
       dateStrings: true,
       supportBigNumbers: true,
       bigNumberStrings: true,
     },
-    pool: { min: 0, max: 4, afterCreate: allowPanelZeroDates },
-    acquireConnectionTimeout: CONNECT_TIMEOUT_MS + 2000,
+    pool: { min: 0, max: 4, afterCreate: sessionSetup(limits) },
+    acquireConnectionTimeout: limits.connectMs + 2000,
+  };
+}
+
+type RawMysql = { query(sql: string, cb: (err: Error | null) => void): void; destroy(): void };
+
+/** Every new session: zero dates allowed (below), server lock waits bounded, queries timed. */
+function sessionSetup(limits: DbLimits) {
+  return (conn: RawMysql, done: (err: Error | null, conn: unknown) => void): void => {
+    boundQueries(conn as unknown as Parameters<typeof boundQueries>[0], limits.statementMs);
+    allowPanelZeroDates(conn, (err) => {
+      if (err) return done(err, conn);
+      conn.query(lockWaitSql(limits.lockWaitMs), (e) => done(e, conn));
+    });
   };
 }
 
@@ -86,8 +98,8 @@ export function knexConfig(target: DatabaseTarget): Knex.Config {
  */
 const RELAX_ZERO_DATES = `SET SESSION sql_mode = TRIM(BOTH ',' FROM REPLACE(REPLACE(CONCAT(',', @@SESSION.sql_mode, ','), ',NO_ZERO_IN_DATE,', ','), ',NO_ZERO_DATE,', ','))`;
 
-function allowPanelZeroDates(conn: { query(sql: string, cb: (err: Error | null) => void): void }, done: (err: Error | null, conn: unknown) => void): void {
-  conn.query(RELAX_ZERO_DATES, (err) => done(err, conn));
+function allowPanelZeroDates(conn: { query(sql: string, cb: (err: Error | null) => void): void }, done: (err: Error | null) => void): void {
+  conn.query(RELAX_ZERO_DATES, (err) => done(err));
 }
 
 function describeConnectError(safeUrl: string, target: DatabaseTarget, err: unknown): string {

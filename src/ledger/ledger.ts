@@ -49,6 +49,8 @@ export function ledgerRow(ctx: Pick<StepContext, 'runId' | 'operator' | 'clock'>
     reference: c.reference,
     run_id: ctx.runId,
     operator: ctx.operator.slice(0, 64),
+    // The time acted as (--now) and the time it was really written, for audits of replayed runs.
     created_at: ctx.clock.unix,
+    recorded_at: Math.floor(Date.now() / 1000),
   };
 }

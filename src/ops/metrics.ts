@@ -35,7 +35,8 @@ export function metricsObserver(o: { path: string; job: string; now?: () => numb
 
 /** The other jobs' samples unchanged, then this job's new ones (jobs in name order). */
 export function mergeJob(current: Sample[], job: string, r: RunResult, finishedAt: number): Sample[] {
-  const committed = r.outcome === 'success' || r.outcome === 'partial';
+  // An interrupted batched run (dbclean) committed its batches: its rows count too.
+  const committed = r.changesKept ?? (r.outcome === 'success' || r.outcome === 'partial');
   const mine = (s: Sample) => s.labels.job === job && FAMILIES.some((f) => f.name === s.name);
   const kept = current.filter((s) => !mine(s));
   // A run that did not succeed keeps the previous success time; one that rolled back, the rows.

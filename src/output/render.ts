@@ -1,6 +1,7 @@
 import type { ChalkInstance } from 'chalk';
 import type { RowChange, RunResult, StepReport } from '../runner/types.js';
 import { formatValue, wrapFields } from './format.js';
+import { stableResult } from './json.js';
 
 /** How wide a report line may grow before its fields wrap (the terminal's width when known). */
 export interface HumanOptions {
@@ -31,6 +32,11 @@ export function renderHuman(r: RunResult, c: ChalkInstance, opts: HumanOptions =
     if (r.missingEffects.length > 0) lines.push(c.red(`committed after ${took}, but some writes outside the database are missing (see below)`));
   } else if (r.outcome === 'skipped') {
     lines.push(c.yellow('skipped: another run of this command is in progress'));
+  } else if (r.outcome === 'unknown') {
+    lines.push(c.red(`outcome unknown after ${took}: the answer to COMMIT was lost; check \`spanel status\` (run #${r.runId}) before running it again`));
+  } else if (r.changesKept) {
+    const kept = r.steps.reduce((n, s) => n + s.count, 0);
+    lines.push(c.red(`${r.outcome} after ${took}: ${kept} row${kept === 1 ? '' : 's'} changed in committed batches are kept`));
   } else {
     // The reason itself goes to stderr once (see CommandContext.print).
     lines.push(c.red(`${r.outcome} after ${took}: rolled back, nothing was changed`));
@@ -79,5 +85,5 @@ export function renderChange(ch: RowChange, timezone: string, width = DEFAULT_WI
 
 /** The one machine-readable object of --json. */
 export function renderJson(r: RunResult): string {
-  return JSON.stringify(r) + '\n';
+  return JSON.stringify(stableResult(r)) + '\n';
 }

@@ -1,4 +1,4 @@
-import type { CommandSpec } from '../runner/types.js';
+import type { TransactionSpec } from '../runner/types.js';
 import { payCommission } from './commission.js';
 import { creditPayer } from './credit-payer.js';
 import { markPaid } from './mark-paid.js';
@@ -13,7 +13,7 @@ export const CONFIRM_WRITES = ['paylist', 'user', 'payback', 'code'];
  * UPDATE of the order decides the single winner among concurrent confirmations, and
  * confirmations of different orders must not wait for each other.
  */
-export function confirmSpec(orderId: number, opts: { tradeno?: string | null; allowExpired?: boolean }): CommandSpec {
+export function confirmSpec(orderId: number, opts: { tradeno?: string | null; allowExpired?: boolean }): TransactionSpec {
   const state = newConfirmState(orderId, opts);
   return {
     command: 'payment confirm',

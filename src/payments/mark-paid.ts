@@ -50,7 +50,7 @@ export function markPaid(state: ConfirmState): Step {
         count: 1,
         changes: [change],
         notes: [`order #${id}: ${formatMoney(total)} for user #${paid.userid}, marked paid${how}${state.tradeno !== null ? `, tradeno ${state.tradeno}` : ''}`],
-        data: { order: id, status: 'confirmed', total: formatMoney(total), payer: paid.userid, previousStatus: order.status, tradeno: state.tradeno },
+        data: { order: id, status: 'confirmed', total: formatMoney(total), payer: Number(paid.userid), previousStatus: order.status, tradeno: state.tradeno },
       };
     },
   };

@@ -1,4 +1,4 @@
-import type { CommandSpec, Step } from '../runner/types.js';
+import type { Step, TransactionSpec } from '../runner/types.js';
 import { CALLBACK_REFERRER_GONE, REWARD, recoverRegistrationRewards } from './recover-rewards.js';
 
 /**
@@ -7,7 +7,7 @@ import { CALLBACK_REFERRER_GONE, REWARD, recoverRegistrationRewards } from './re
  * finds it recovered and exits 0 saying so (a named lock would make it exit 75 "skipped"
  * instead, and would not cover the check job, which recovers rewards without it).
  */
-export function recoverSpec(userId: number): CommandSpec {
+export function recoverSpec(userId: number): TransactionSpec {
   return { command: 'referral recover', lockName: null, writes: ['user', 'payback'], steps: [recoverStep(userId)], args: { user: userId } };
 }
 

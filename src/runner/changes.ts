@@ -15,13 +15,18 @@ export interface UpdateSpec {
  * One set-based UPDATE, reported: the first `sampleSize` matching rows are read under a row lock
  * (so they are exactly rows the UPDATE then changes), the UPDATE runs over the whole table, and
  * the sampled rows are read again for their new values.
+ *
+ * Rows the UPDATE would leave as they are never match: MySQL's client (FOUND_ROWS) and SQLite's
+ * changes() both count matched rows, and a report must count rows whose values changed.
  */
 export async function reportedUpdate(
   ctx: StepContext,
   spec: UpdateSpec,
 ): Promise<{ count: number; changes: RowChange[] }> {
-  const before = await sampleRows(ctx, spec.table, spec.where, spec.columns);
-  const count = await ctx.trx(spec.table).where(spec.where).update(spec.set);
+  const changing = wouldChange(ctx, spec.set);
+  const where: Where = (qb) => qb.where(spec.where).where(changing);
+  const before = await sampleRows(ctx, spec.table, where, spec.columns);
+  const count = await ctx.trx(spec.table).where(where).update(spec.set);
   if (before.length === 0) return { count, changes: [] };
   const after = await ctx
     .trx(spec.table)
@@ -29,6 +34,19 @@ export async function reportedUpdate(
     .whereIn('id', before.map((r) => r.id as number));
   const afterById = new Map(after.map((r) => [String(r.id), r]));
   return { count, changes: before.map((b) => diffRow(spec.table, b, afterById.get(String(b.id)) ?? {}, spec.columns)) };
+}
+
+/**
+ * True for a row where at least one assigned column would get a different value (NULL-safe).
+ * Evaluated on the row as it is: when every assignment keeps its column's value, MySQL's
+ * left-to-right SET sees unchanged values too, so this is exact for both dialects.
+ */
+export function wouldChange(ctx: Pick<StepContext, 'dialect'>, set: Record<string, unknown>): Where {
+  const same = ctx.dialect.name === 'mysql' ? '<=>' : 'IS';
+  return (qb) =>
+    qb.where((w) => {
+      for (const [column, value] of Object.entries(set)) w.orWhereRaw(`NOT (?? ${same} ?)`, [column, value as Knex.RawBinding]);
+    });
 }
 
 /** One set-based DELETE, reported with the sampled rows' shown columns as "before". */

@@ -14,7 +14,8 @@ export interface RunStart {
 
 /**
  * The history row is written outside the command's transaction (autocommit), first as
- * "running" so a crashed run is visible afterwards, then completed with its outcome.
+ * "running" so a crashed run is visible afterwards. A committing run sets it to success inside
+ * its transaction (runner/commit.ts); every other end is recorded afterwards.
  */
 export async function recordStart(db: Knex, run: RunStart): Promise<number> {
   const row = {
@@ -35,16 +36,18 @@ export async function recordFinish(
   db: Knex,
   runId: number,
   finish: { outcome: Outcome; finishedAtMs: number; durationMs: number; steps: StepReport[]; error: string | null },
+  /** Only a row still "running": a failure must never overwrite a success committed with the data. */
+  onlyIfRunning = false,
 ): Promise<void> {
-  await db(RUN_TABLE)
-    .where('id', runId)
-    .update({
-      outcome: finish.outcome,
-      finished_at: finish.finishedAtMs,
-      duration_ms: Math.round(finish.durationMs),
-      steps: JSON.stringify(finish.steps.map(stepSummary)),
-      error: finish.error ? finish.error.slice(0, 65_000) : null,
-    });
+  const q = db(RUN_TABLE).where('id', runId);
+  if (onlyIfRunning) q.where('outcome', 'running');
+  await q.update({
+    outcome: finish.outcome,
+    finished_at: finish.finishedAtMs,
+    duration_ms: Math.round(finish.durationMs),
+    steps: JSON.stringify(finish.steps.map(stepSummary)),
+    error: finish.error ? finish.error.slice(0, 65_000) : null,
+  });
 }
 
 /** What history keeps of a step: counts, not row samples (those are for the live report). */

@@ -54,7 +54,7 @@ export interface AfterCommitEffect {
 }
 
 export interface StepContext {
-  /** The command's single transaction (in batched commands: null; use `db`). */
+  /** The command's single transaction. */
   trx: Knex.Transaction;
   /** The pool: only for batched commands that run their own short transactions. */
   db: Knex;
@@ -101,22 +101,39 @@ export interface Step {
   run(ctx: StepContext): Promise<StepOutcome>;
 }
 
-export interface CommandSpec {
+/**
+ * What a batched step sees: no transaction at all (each of its batches is its own short
+ * autocommitted statement on `db`), so `trx` cannot be used by mistake.
+ */
+export type BatchedStepContext = Omit<StepContext, 'trx'> & { trx: null };
+
+export interface BatchedStep {
+  name: string;
+  title: string;
+  /** Returns what its committed batches did, also when `signal` stopped it early. */
+  run(ctx: BatchedStepContext): Promise<StepOutcome>;
+}
+
+/**
+ * "transaction" (default): every step in one transaction, committed at the end.
+ * "batched": steps commit their own bounded batches (dbclean only, SPEC §3).
+ */
+export type StepPlan = { mode?: 'transaction'; steps: Step[] } | { mode: 'batched'; steps: BatchedStep[] };
+
+export type TransactionSpec = SpecBase & { mode?: 'transaction'; steps: Step[] };
+export type BatchedSpec = SpecBase & { mode: 'batched'; steps: BatchedStep[] };
+export type CommandSpec = TransactionSpec | BatchedSpec;
+
+interface SpecBase {
   /** As typed by the operator: "job daily", "payment confirm". */
   command: string;
   /** Overlap-lock name, or null for commands whose SQL already serialises concurrent runs. */
   lockName: string | null;
-  steps: Step[];
   /**
    * Panel tables the steps change inside the transaction: the runner refuses to start when one
    * of them cannot roll back (MyISAM…), since a dry run or a failed run would leave changes.
    */
   writes?: readonly string[];
-  /**
-   * "transaction" (default): every step in one transaction, committed at the end.
-   * "batched": steps commit their own bounded batches (dbclean only, SPEC §3).
-   */
-  mode?: 'transaction' | 'batched';
   /** Arguments worth keeping in the run history (order id, user id, flags). */
   args?: Record<string, unknown>;
   /**
@@ -137,7 +154,8 @@ export interface ServiceDeps {
   clock: Clock;
 }
 
-export type Outcome = 'success' | 'failed' | 'partial' | 'interrupted' | 'skipped';
+/** `unknown`: the COMMIT's answer was lost and could not be resolved (never counted as success). */
+export type Outcome = 'success' | 'failed' | 'partial' | 'interrupted' | 'skipped' | 'unknown';
 
 export interface RunResult {
   command: string;
@@ -155,4 +173,9 @@ export interface RunResult {
   missingEffects: { label: string; error: string }[];
   error: string | null;
   exitCode: number;
+  /**
+   * Whether the rows the steps report are in the database: after a confirmed commit, and for a
+   * batched command also after a failure or a signal (its batches committed one by one).
+   */
+  changesKept?: boolean;
 }

@@ -2,7 +2,7 @@ import { pino } from 'pino';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { deleteInBatches, nextSpan } from '../../src/jobs/dbclean/delete-in-batches.js';
 import { LOG_TABLES } from '../../src/jobs/dbclean/log-tables.js';
-import type { StepContext } from '../../src/runner/types.js';
+import type { BatchedStepContext } from '../../src/runner/types.js';
 import { runCli } from '../helpers/cli.js';
 import { DIALECTS, useTestDatabase } from '../helpers/db.js';
 import { NOW_ISO, UNIX, countRows } from './check.helpers.js';
@@ -83,7 +83,7 @@ describe.each(DIALECTS)('job dbclean on %s', (dialect) => {
       dialect: t.db.dialect,
       signal: abort.signal,
       log: { debug: () => abort.abort('SIGTERM') },
-    } as unknown as StepContext;
+    } as unknown as BatchedStepContext;
     const first = await deleteInBatches(ctx, 'user_traffic_log', 'log_time', CUTOFF, FIXED_100);
     expect(first).toMatchObject({ deleted: 100, batches: 1, stopped: true });
     expect(await countRows(t.knex, 'user_traffic_log')).toBe(961);

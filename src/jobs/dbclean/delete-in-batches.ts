@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { StepContext } from '../../runner/types.js';
+import type { BatchedStepContext } from '../../runner/types.js';
 
 export interface BatchedDelete {
   deleted: number;
@@ -40,7 +40,7 @@ const MAX_STEP = 2;
  * a slow or busy one smaller ones, so a batch stays near `targetMs` whatever the hardware.
  */
 export async function deleteInBatches(
-  ctx: StepContext,
+  ctx: BatchedStepContext,
   table: string,
   column: string,
   cutoff: number,

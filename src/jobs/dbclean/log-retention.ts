@@ -1,4 +1,4 @@
-import type { Step, StepContext } from '../../runner/types.js';
+import type { BatchedStep, BatchedStepContext } from '../../runner/types.js';
 import { deleteInBatches } from './delete-in-batches.js';
 import { LOG_TABLES } from './log-tables.js';
 
@@ -11,10 +11,10 @@ interface TableResult {
 
 /**
  * SPEC §3 dbclean: log rows older than LOG_RETENTION_DAYS go, table by table, in bounded
- * batches (this step runs in the runner's batched mode: ctx.trx is no transaction here).
+ * batches (this step runs in the runner's batched mode: there is no transaction).
  * A dry run only counts, one COUNT per table.
  */
-export const logRetention: Step = {
+export const logRetention: BatchedStep = {
   name: 'log-retention',
   title: 'Old log rows',
   async run(ctx) {
@@ -61,7 +61,7 @@ export const logRetention: Step = {
   },
 };
 
-async function countOld(ctx: StepContext, table: string, column: string, cutoff: number): Promise<number> {
+async function countOld(ctx: BatchedStepContext, table: string, column: string, cutoff: number): Promise<number> {
   const row = await ctx.db(table).where(column, '<', cutoff).count({ n: '*' }).first();
   return Number(row?.n ?? 0);
 }
