@@ -13,8 +13,11 @@ export function renderHuman(r: RunResult, c: ChalkInstance): string {
     const total = r.steps.reduce((n, s) => n + s.count, 0);
     const verb = r.dryRun ? 'would change' : 'changed';
     lines.push(c.green(`done in ${took}: ${verb} ${total} row${total === 1 ? '' : 's'}`) + (r.dryRun ? c.yellow(' (rolled back)') : ''));
+  } else if (r.outcome === 'partial' && r.dryRun) {
+    lines.push(c.red(`dry run after ${took}: rolled back; some steps could not run (see below)`));
   } else if (r.outcome === 'partial') {
-    lines.push(c.red(`committed after ${took}, but some writes outside the database are missing (see below)`));
+    const what = r.steps.some((s) => s.notRun) ? 'some steps did not run' : 'some writes outside the database are missing';
+    lines.push(c.red(`committed after ${took}, but ${what} (see below)`));
   } else if (r.outcome === 'skipped') {
     lines.push(c.yellow('skipped: another run of this command is in progress'));
   } else {
@@ -25,7 +28,7 @@ export function renderHuman(r: RunResult, c: ChalkInstance): string {
 }
 
 function renderStep(s: StepReport, n: number, dryRun: boolean, c: ChalkInstance): string[] {
-  const count = s.count === 0 ? c.dim('no change') : `${s.count} row${s.count === 1 ? '' : 's'}`;
+  const count = s.notRun ? c.red('NOT RUN') : s.count === 0 ? c.dim('no change') : `${s.count} row${s.count === 1 ? '' : 's'}`;
   const out = [`${String(n).padStart(2)}. ${s.title.padEnd(34)} ${count}`];
   if (s.counts && Object.keys(s.counts).length > 1) {
     out.push(c.dim(`      ${Object.entries(s.counts).map(([t, k]) => `${t} ${k}`).join(', ')}`));

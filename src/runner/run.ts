@@ -9,7 +9,10 @@ import { maskSecrets } from '../util/mask.js';
 import { recordFinish, recordStart, RUN_TABLE } from './history.js';
 import { acquireLock, NO_LOCK, type RunLock } from './lock.js';
 import type { RunObserver } from './observer.js';
-import type { AfterCommitEffect, CommandSpec, Outcome, RunResult, StepContext, StepReport } from './types.js';
+import { describeIncomplete } from './partial.js';
+import type { AfterCommitEffect, CommandSpec, Outcome, RunResult, Services, StepContext, StepReport } from './types.js';
+
+const NO_SERVICES: Services = { close: async () => undefined };
 
 export interface RunOptions {
   dryRun: boolean;
@@ -45,7 +48,7 @@ export async function runCommand(spec: CommandSpec, deps: RunDeps, opts: RunOpti
   const stopSignals = deps.handleSignals ? onSignals((sig) => abort.abort(sig)) : () => undefined;
   let lock: RunLock = NO_LOCK;
   let runId: number | null = null;
-  let services: Record<string, unknown> = {};
+  let services: Services = NO_SERVICES;
   let outcome: Outcome = 'success';
   let error: unknown = null;
   const missingEffects: RunResult['missingEffects'] = [];
@@ -64,7 +67,7 @@ export async function runCommand(spec: CommandSpec, deps: RunDeps, opts: RunOpti
       });
       await notify(deps, log, (o) => o.onStart?.(spec));
     }
-    services = (await spec.services?.({ db: db.knex, dialect: db.dialect, settings, log, clock })) ?? {};
+    services = (await spec.services?.({ db: db.knex, dialect: db.dialect, settings, log, clock })) ?? NO_SERVICES;
     const base = {
       db: db.knex,
       dialect: db.dialect,
@@ -101,8 +104,8 @@ export async function runCommand(spec: CommandSpec, deps: RunDeps, opts: RunOpti
           missingEffects.push({ label: effect.label, error: maskSecrets((err as Error).message) });
         }
       }
-      if (missingEffects.length) outcome = 'partial';
     }
+    if (missingEffects.length || steps.some((s) => s.notRun)) outcome = 'partial';
   } catch (err) {
     error = err;
     outcome = err instanceof InterruptedError ? 'interrupted' : err instanceof SpanelError && err.exitCode === EXIT.LOCKED ? 'skipped' : 'failed';
@@ -111,7 +114,7 @@ export async function runCommand(spec: CommandSpec, deps: RunDeps, opts: RunOpti
   }
 
   const durationMs = Date.now() - started;
-  const message = error ? errorMessage(error) : missingEffects.length ? describeMissing(missingEffects) : null;
+  const message = error ? errorMessage(error) : outcome === 'partial' ? maskSecrets(describeIncomplete(opts.dryRun, steps, missingEffects)) : null;
   if (error && !(error instanceof SpanelError)) log.error({ err: error }, 'command failed with an unexpected error');
   const result: RunResult = {
     command: spec.command,
@@ -126,7 +129,7 @@ export async function runCommand(spec: CommandSpec, deps: RunDeps, opts: RunOpti
     steps,
     missingEffects,
     error: message,
-    exitCode: exitCodeOf(error, missingEffects.length > 0),
+    exitCode: exitCodeOf(error, outcome === 'partial'),
   };
 
   try {
@@ -138,7 +141,7 @@ export async function runCommand(spec: CommandSpec, deps: RunDeps, opts: RunOpti
     }
   } finally {
     await lock.release().catch((err) => log.warn({ err }, 'could not release the lock (the server frees it on disconnect)'));
-    await closeServices(services, log);
+    await services.close().catch((err: unknown) => log.warn({ err }, 'closing a service failed'));
     if (!deps.database) await db.close();
   }
   return result;
@@ -263,22 +266,9 @@ async function notify(deps: RunDeps, log: Logger, call: (o: RunObserver) => Prom
   }
 }
 
-async function closeServices(services: Record<string, unknown>, log: Logger): Promise<void> {
-  for (const s of Object.values(services)) {
-    const close = (s as { close?: () => Promise<void> } | null)?.close;
-    if (typeof close === 'function') await close.call(s).catch((err: unknown) => log.warn({ err }, 'closing a service failed'));
-  }
-}
-
 function errorMessage(err: unknown): string {
   if (err instanceof SpanelError) return maskSecrets(err.message);
   return maskSecrets(`unexpected error: ${(err as Error)?.message ?? String(err)}`);
-}
-
-function describeMissing(missing: RunResult['missingEffects']): string {
-  return `the database changes were committed, but these writes after commit are missing: ${missing
-    .map((m) => `${m.label} (${m.error})`)
-    .join('; ')}`;
 }
 
 function exitCodeOf(err: unknown, partial: boolean): number {
