@@ -2,13 +2,15 @@ import type { Cluster, Redis } from 'ioredis';
 import calculateSlot from 'cluster-key-slot';
 import { closeRedis, describeRedisError, withDeadline, type RedisConnection } from '../redis/connect.js';
 import type { RedisTopology } from '../redis/url.js';
-import { parseTotal, snapshotKey, SnapshotStoreError, type Snapshot, type SnapshotKind, type SnapshotStore } from './store.js';
+import { parseTotal, snapshotKey, SnapshotStoreError, type Snapshot, type SnapshotKind, type SnapshotStore, type WritePass } from './store.js';
 
 /** Reads happen inside the job's transaction: give a failover a little time, not the run's. */
 const READ_DEADLINE_MS = 10_000;
 /** Writes happen after commit, where waiting costs no locks: room for a Sentinel failover. */
 const WRITE_DEADLINE_MS = 30_000;
 const RETRY_PAUSE_MS = 250;
+/** How long a Sentinel master may take to have its replicas acknowledge a pass of writes. */
+const WAIT_REPLICAS_MS = 2000;
 
 /**
  * Errors a failover or a reconnect produces, worth another attempt on a Cluster or a Sentinel
@@ -71,11 +73,35 @@ export class RedisSnapshotStore implements SnapshotStore {
   }
 
   /**
-   * Where writes land now, as the sentinels see it. Writes a demoted master accepted before it
-   * learnt of the failover are lost with it, so a spool whose writes straddled a change of
-   * master is written again (writeAllSnapshots).
+   * On a Sentinel group, a pass of writes is checked afterwards: a master demoted by a failover
+   * accepts writes until it learns of it, and loses them when it becomes a replica. So the pass
+   * starts on the master the sentinels name (reconnecting if the client is elsewhere) and counts
+   * as written only if the sentinels still name it and every replica it had acknowledged the
+   * writes (WAIT); otherwise writeSpooled writes the spool again.
    */
-  async writeTarget(): Promise<string | null> {
+  async beginWrites(): Promise<WritePass | null> {
+    if (this.topology.kind !== 'sentinel') return null;
+    const redis = this.redis as Redis;
+    const master = await this.sentinelMaster();
+    if (master && master !== `${redis.stream?.remoteAddress}:${redis.stream?.remotePort}`) redis.disconnect(true);
+    const replicas = await this.attempt('asking the master for its replicas', READ_DEADLINE_MS, async () => {
+      const info = await redis.info('replication');
+      return Number(/^connected_slaves:(\d+)/m.exec(info)?.[1] ?? 0);
+    });
+    return {
+      settled: async () => {
+        try {
+          const acked = replicas > 0 ? Number(await redis.call('WAIT', replicas, WAIT_REPLICAS_MS)) : 0;
+          return acked >= replicas && (await this.sentinelMaster()) === master;
+        } catch {
+          return false;
+        }
+      },
+    };
+  }
+
+  /** The master's address as the first answering sentinel names it, or null. */
+  private async sentinelMaster(): Promise<string | null> {
     if (this.topology.kind !== 'sentinel') return null;
     const { Redis } = await import('ioredis');
     for (const s of this.topology.sentinels) {

@@ -31,11 +31,17 @@ export interface SnapshotStore {
    */
   ensureAvailable(): void;
   /**
-   * Where writes land now (a Sentinel group's master), when that can change under a run: a
-   * spool written across a change is written again (writeSpooled). Absent or null: no check.
+   * Starts a pass of writes whose landing can be checked afterwards (a Sentinel group, whose
+   * master can change under a run): a pass that did not settle is written again (writeSpooled).
+   * Absent or null: nothing to check.
    */
-  writeTarget?(): Promise<string | null>;
+  beginWrites?(): Promise<WritePass | null>;
   close(): Promise<void>;
+}
+
+export interface WritePass {
+  /** True when the pass's writes are known to be on the current master (and its replicas). */
+  settled(): Promise<boolean>;
 }
 
 /**

@@ -1,14 +1,16 @@
 import type { SnapshotSpool } from './spool.js';
 import type { SnapshotKind, SnapshotStore } from './store.js';
 
-/** Passes over a spool when its writes keep straddling failovers; each pass rewrites all of it. */
-const MAX_PASSES = 3;
+/** Passes over a spool while failovers keep unsettling them; each pass rewrites all of it. */
+const MAX_PASSES = 5;
+/** A failover in progress needs a moment before the next pass can find the new master. */
+const SETTLE_PAUSE_MS = 1000;
 
 /**
- * Writes every spooled snapshot, `batchSize` at a time. Where the store can name its write
- * target (the Sentinel's master), a pass during which the master changed is written again in
- * full to the new one: SET EX is idempotent, and the demoted master's copy is lost with it.
- * `progress` hears how many of the spool the current pass has written.
+ * Writes every spooled snapshot, `batchSize` at a time. Where the store can check a pass (a
+ * Sentinel group), a pass that did not settle on the master is written again in full: SET EX is
+ * idempotent, and what a demoted master accepted is lost with it. `progress` hears how many of
+ * the spool the current pass has written.
  */
 export async function writeSpooled(
   store: SnapshotStore,
@@ -19,15 +21,18 @@ export async function writeSpooled(
   progress: (written: number) => void,
 ): Promise<void> {
   for (let pass = 1; ; pass++) {
-    const target = (await store.writeTarget?.()) ?? null;
+    const check = (await store.beginWrites?.()) ?? null;
     let written = 0;
     progress(0);
     for await (const batch of spool.batches(batchSize)) {
       await store.write(kind, batch, ttlSeconds);
       progress((written += batch.length));
     }
-    if (target === null || pass >= MAX_PASSES) return;
-    const now = await store.writeTarget!();
-    if (now === null || now === target) return;
+    if (check === null || (await check.settled())) return;
+    if (pass >= MAX_PASSES) {
+      progress(0);
+      throw new Error(`the Redis master changed during each of ${pass} passes of writes, so none is known to have landed`);
+    }
+    await new Promise((r) => setTimeout(r, SETTLE_PAUSE_MS));
   }
 }
