@@ -56,6 +56,15 @@ describe('job daily when its Redis server is down (MariaDB, private redis-server
     expect((await dump(t.knex, 'ss_node'))[0]).toMatchObject({ id: ids.node, type: 0 });
   }
 
+  it('doctor: a reachable master is ok, a stopped server a FAIL line', async () => {
+    const redisLines = async () => (await runCli(['doctor', '--json'], env())).json().checks.filter((c: { check: string }) => c.check === 'redis');
+    expect(await redisLines()).toEqual([
+      { check: 'redis', level: 'ok', detail: expect.stringMatching(/^reachable, version [\d.]+; snapshot keys "ssp:user:<id>:traffic_lastday\|traffic_lasthour"$/) },
+    ]);
+    await server.stop();
+    expect(await redisLines()).toEqual([{ check: 'redis', level: 'fail', detail: expect.stringMatching(/^cannot reach Redis at redis:\/\/127\.0\.0\.1:\d+ \(/) }]);
+  });
+
   it('stopped before the run: renewal and every other step commit, the cap step does not run, exit 1', async () => {
     await server.stop();
     const r = await runCli(['job', 'daily', '--now', NOW_ISO], env());
