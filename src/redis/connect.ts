@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import type { Cluster, Redis, RedisOptions } from 'ioredis';
 import { OperationError } from '../errors.js';
 import { maskSecrets, maskUrl } from '../util/mask.js';
@@ -53,7 +54,8 @@ async function createClient(t: RedisTopology): Promise<RedisClient> {
         host: t.host,
         port: t.port,
         db: t.db,
-        ...(t.tls ? { tls: { servername: t.host } } : {}),
+        // SNI takes a host name only; an IP address is verified against the certificate without it.
+        ...(t.tls ? { tls: isIP(t.host) ? {} : { servername: t.host } } : {}),
         maxRetriesPerRequest: 0,
         enableOfflineQueue: false,
         retryStrategy: () => null,
