@@ -76,23 +76,26 @@ export class RedisSnapshotStore implements SnapshotStore {
    * On a Sentinel group, a pass of writes is checked afterwards: a master demoted by a failover
    * accepts writes until it learns of it, and loses them when it becomes a replica. So the pass
    * starts on the master the sentinels name (reconnecting if the client is elsewhere) and counts
-   * as written only if the sentinels still name it and every replica it had acknowledged the
-   * writes (WAIT); otherwise writeSpooled writes the spool again.
+   * as written only if the sentinels still name it and every replica they know as healthy
+   * acknowledged the writes (WAIT): a replica promoted meanwhile no longer acknowledges them,
+   * even before the sentinels announce the switch. Otherwise writeSpooled writes the spool again.
    */
   async beginWrites(): Promise<WritePass | null> {
     if (this.topology.kind !== 'sentinel') return null;
     const redis = this.redis as Redis;
-    const master = await this.sentinelMaster();
-    if (master && master !== `${redis.stream?.remoteAddress}:${redis.stream?.remotePort}`) redis.disconnect(true);
-    const replicas = await this.attempt('asking the master for its replicas', READ_DEADLINE_MS, async () => {
-      const info = await redis.info('replication');
-      return Number(/^connected_slaves:(\d+)/m.exec(info)?.[1] ?? 0);
-    });
+    const view = await this.sentinelView();
+    if (view && view.master !== `${redis.stream?.remoteAddress}:${redis.stream?.remotePort}`) redis.disconnect(true);
+    const replicas =
+      view?.replicas ??
+      (await this.attempt('asking the master for its replicas', READ_DEADLINE_MS, async () => {
+        const info = await redis.info('replication');
+        return Number(/^connected_slaves:(\d+)/m.exec(info)?.[1] ?? 0);
+      }));
     return {
       settled: async () => {
         try {
           const acked = replicas > 0 ? Number(await redis.call('WAIT', replicas, WAIT_REPLICAS_MS)) : 0;
-          return acked >= replicas && (await this.sentinelMaster()) === master;
+          return acked >= replicas && (view === null || (await this.sentinelView())?.master === view.master);
         } catch {
           return false;
         }
@@ -100,8 +103,8 @@ export class RedisSnapshotStore implements SnapshotStore {
     };
   }
 
-  /** The master's address as the first answering sentinel names it, or null. */
-  private async sentinelMaster(): Promise<string | null> {
+  /** The master, and how many replicas are healthy, as the first answering sentinel sees them. */
+  private async sentinelView(): Promise<{ master: string; replicas: number } | null> {
     if (this.topology.kind !== 'sentinel') return null;
     const { Redis } = await import('ioredis');
     for (const s of this.topology.sentinels) {
@@ -109,8 +112,15 @@ export class RedisSnapshotStore implements SnapshotStore {
       sentinel.on('error', () => undefined);
       try {
         await sentinel.connect();
-        const addr = (await sentinel.call('SENTINEL', 'get-master-addr-by-name', this.topology.masterName)) as [string, string] | null;
-        if (addr) return `${addr[0]}:${addr[1]}`;
+        const name = this.topology.masterName;
+        const addr = (await sentinel.call('SENTINEL', 'get-master-addr-by-name', name)) as [string, string] | null;
+        if (!addr) continue;
+        const replicas = (await sentinel.call('SENTINEL', 'replicas', name)) as string[][];
+        const healthy = replicas.filter((r) => {
+          const flags = r[r.indexOf('flags') + 1] ?? '';
+          return !/s_down|o_down|disconnected/.test(flags);
+        });
+        return { master: `${addr[0]}:${addr[1]}`, replicas: healthy.length };
       } catch {
         // the next sentinel
       } finally {

@@ -62,7 +62,7 @@ describe('daily and hourly on a Redis Cluster', () => {
 
   it('daily: the first run records every shard, the second disables the user over 32 GiB on each master', async () => {
     const { ids, onEachMaster } = await seed('traffic_lastday');
-    const renewed = await insertUser(t.knex, { class: 1, renew_time: T - 10, u: 5, d: 7 });
+    const renewed = await insertUser(t.knex, { class: 1, renew_time: T - 10, u: 5, d: 7, t: T - 60 });
     const first = await runCli(['job', 'daily', '--now', NOW_ISO, '--json'], env());
     expect(first.stderr).toBe('');
     expect(first.code).toBe(0);
