@@ -11,6 +11,8 @@ const WRITE_DEADLINE_MS = 30_000;
 const RETRY_PAUSE_MS = 250;
 /** How long a Sentinel master may take to have its replicas acknowledge a pass of writes. */
 const WAIT_REPLICAS_MS = 2000;
+/** How long a pass of writes waits for a Sentinel group in the middle of a failover to settle. */
+const STEADY_WAIT_MS = 15_000;
 
 /**
  * Errors a failover or a reconnect produces, worth another attempt on a Cluster or a Sentinel
@@ -74,28 +76,26 @@ export class RedisSnapshotStore implements SnapshotStore {
 
   /**
    * On a Sentinel group, a pass of writes is checked afterwards: a master demoted by a failover
-   * accepts writes until it learns of it, and loses them when it becomes a replica. So the pass
-   * starts on the master the sentinels name (reconnecting if the client is elsewhere) and counts
-   * as written only if the sentinels still name it and every replica they know as healthy
-   * acknowledged the writes (WAIT): a replica promoted meanwhile no longer acknowledges them,
-   * even before the sentinels announce the switch. Otherwise writeSpooled writes the spool again.
+   * accepts writes until it learns of it, and loses them when it becomes a replica. So a pass
+   * waits (boundedly) for a steady group: the master the sentinels name, reached by the client,
+   * with every replica they know connected. It counts as written only if afterwards the sentinels
+   * still name that master, it still is one, and every replica acknowledged the writes (WAIT): a
+   * replica promoted meanwhile no longer acknowledges, even before the switch is announced.
+   * Otherwise writeSpooled writes the spool again.
    */
   async beginWrites(): Promise<WritePass | null> {
     if (this.topology.kind !== 'sentinel') return null;
     const redis = this.redis as Redis;
-    const view = await this.sentinelView();
-    if (view && view.master !== `${redis.stream?.remoteAddress}:${redis.stream?.remotePort}`) redis.disconnect(true);
+    const view = await this.steadyView(redis);
     const replicas =
       view?.replicas ??
-      (await this.attempt('asking the master for its replicas', READ_DEADLINE_MS, async () => {
-        const info = await redis.info('replication');
-        return Number(/^connected_slaves:(\d+)/m.exec(info)?.[1] ?? 0);
-      }));
+      (await this.attempt('asking the master for its replicas', READ_DEADLINE_MS, async () => connectedReplicas(redis)));
     return {
       settled: async () => {
         try {
           const acked = replicas > 0 ? Number(await redis.call('WAIT', replicas, WAIT_REPLICAS_MS)) : 0;
-          return acked >= replicas && (view === null || (await this.sentinelView())?.master === view.master);
+          if (acked < replicas || (await masterRole(redis)) !== 'master') return false;
+          return view === null || (await this.sentinelView())?.master === view.master;
         } catch {
           return false;
         }
@@ -103,7 +103,32 @@ export class RedisSnapshotStore implements SnapshotStore {
     };
   }
 
-  /** The master, and how many replicas are healthy, as the first answering sentinel sees them. */
+  /** The sentinels' view once the client is on the master they name and its replicas are back. */
+  private async steadyView(redis: Redis): Promise<{ master: string; replicas: number } | null> {
+    const until = Date.now() + STEADY_WAIT_MS;
+    // Once: the sentinels may announce an address the socket spells differently.
+    let reconnected = false;
+    for (;;) {
+      const view = await this.sentinelView();
+      if (view === null) return null;
+      const here = `${redis.stream?.remoteAddress?.replace(/^::ffff:/, '')}:${redis.stream?.remotePort}`;
+      if (redis.status === 'ready' && here !== view.master && !reconnected) {
+        // A reconnect asks the sentinels for the master again.
+        redis.disconnect(true);
+        reconnected = true;
+      }
+      try {
+        const onMaster = redis.status === 'ready' && (here === view.master || reconnected);
+        if (onMaster && (await masterRole(redis)) === 'master' && (await connectedReplicas(redis)) >= view.replicas) return view;
+      } catch {
+        // reconnecting: look again
+      }
+      if (Date.now() > until) return view;
+      await new Promise((r) => setTimeout(r, RETRY_PAUSE_MS));
+    }
+  }
+
+  /** The master, and how many replicas are not down, as the first answering sentinel sees them. */
   private async sentinelView(): Promise<{ master: string; replicas: number } | null> {
     if (this.topology.kind !== 'sentinel') return null;
     const { Redis } = await import('ioredis');
@@ -118,7 +143,7 @@ export class RedisSnapshotStore implements SnapshotStore {
         const replicas = (await sentinel.call('SENTINEL', 'replicas', name)) as string[][];
         const healthy = replicas.filter((r) => {
           const flags = r[r.indexOf('flags') + 1] ?? '';
-          return !/s_down|o_down|disconnected/.test(flags);
+          return !/s_down|o_down/.test(flags);
         });
         return { master: `${addr[0]}:${addr[1]}`, replicas: healthy.length };
       } catch {
@@ -180,6 +205,14 @@ export class RedisSnapshotStore implements SnapshotStore {
       }
     }
   }
+}
+
+async function masterRole(redis: Redis): Promise<string> {
+  return String(((await redis.call('ROLE')) as unknown[])[0]);
+}
+
+async function connectedReplicas(redis: Redis): Promise<number> {
+  return Number(/^connected_slaves:(\d+)/m.exec(await redis.info('replication'))?.[1] ?? 0);
 }
 
 /** The store of a run whose Redis could not be reached: every cap step reports it did not run. */
