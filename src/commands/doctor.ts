@@ -7,7 +7,6 @@ import { confirmSpec } from '../payments/confirm.js';
 import { recoverSpec } from '../referrals/recover-spec.js';
 import { pendingMigrations } from '../db/migrations.js';
 import { hostSkewSeconds, replicationSources, serverState, writeRefusal } from '../db/topology.js';
-import { closeRedis, openRedis } from '../redis/connect.js';
 import { Clock } from '../time/clock.js';
 import { PANEL_CORE_TABLES, PANEL_OPTIONAL_TABLES } from '../../migrations/20261125000100_panel_schema.js';
 
@@ -49,15 +48,8 @@ export async function doctorHandler(ctx: CommandContext): Promise<number> {
   }
 
   if (settings.redisUrl) {
-    try {
-      const redis = await openRedis(settings.redisUrl);
-      const info = await redis.info('server');
-      await closeRedis(redis);
-      const version = /redis_version:(\S+)/.exec(info)?.[1] ?? 'unknown';
-      add('redis', 'ok', `reachable, version ${version}; snapshot keys "${settings.redisKeyPrefix}user:<id>:traffic_lastday|traffic_lasthour"`);
-    } catch (err) {
-      add('redis', 'fail', (err as Error).message);
-    }
+    const { checkRedis } = await import('../redis/doctor.js');
+    for (const c of await checkRedis(settings.redisUrl, settings.redisKeyPrefix)) add('redis', c.level, c.detail);
   } else {
     add('redis', 'info', 'REDIS_URL not set: traffic snapshots are kept in the spanel_traffic_snapshot table');
   }

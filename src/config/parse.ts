@@ -1,4 +1,5 @@
 import { Decimal } from 'decimal.js';
+import { parseRedisUrl, REDIS_URL_FORMS } from '../redis/url.js';
 
 /** A parser returns the parsed value or throws a string saying what the setting accepts. */
 export type Parser<T> = (raw: string) => T;
@@ -79,10 +80,9 @@ export const redisUrl: Parser<string | null> = (raw) => {
   const v = encodeCredentials(raw.trim());
   if (v === '') return null;
   try {
-    const u = new URL(v);
-    if (!['redis:', 'rediss:'].includes(u.protocol)) throw 0;
-  } catch {
-    throw 'redis://[:PASSWORD@]HOST:PORT[/DB], or empty to keep snapshots in the database';
+    parseRedisUrl(v);
+  } catch (err) {
+    throw `${REDIS_URL_FORMS}, or empty to keep snapshots in the database (${(err as Error).message})`;
   }
   return v;
 };

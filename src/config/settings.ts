@@ -22,7 +22,7 @@ export const SETTINGS = {
   databaseUrl: def({ env: 'DATABASE_URL', default: '', parse: p.databaseUrl, required: true, secretUrl: true,
     help: 'Panel database URL, e.g. mysql://spanel@127.0.0.1:3306/sspanel (a password goes after the user: spanel:SECRET@…; sqlite:PATH for the embedded database)' }),
   redisUrl: def({ env: 'REDIS_URL', default: '', parse: p.redisUrl, secretUrl: true,
-    help: 'Redis for traffic snapshots; empty keeps them in the spanel_traffic_snapshot table' }),
+    help: 'Redis for traffic snapshots: redis://[:PASSWORD@]HOST:PORT[/DB], rediss://… (TLS), redis+cluster://HOST:PORT[,HOST:PORT…] (Cluster seeds) or redis+sentinel://HOST:PORT[,HOST:PORT…]/MASTER_NAME[/DB] (docs/redis.md); empty keeps them in the spanel_traffic_snapshot table' }),
   redisKeyPrefix: def({ env: 'REDIS_KEY_PREFIX', default: '', parse: p.text,
     help: 'Prefix of snapshot keys; "ssp:" matches the PHP panel' }),
   timezone: def({ env: 'SPANEL_TIMEZONE', default: 'Asia/Shanghai', parse: p.timezone,

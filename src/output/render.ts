@@ -23,12 +23,15 @@ export function renderHuman(r: RunResult, c: ChalkInstance, opts: HumanOptions =
     const total = r.steps.reduce((n, s) => n + s.count, 0);
     const verb = r.dryRun ? 'would change' : 'changed';
     lines.push(c.green(`done in ${took}: ${verb} ${total} row${total === 1 ? '' : 's'}`) + (r.dryRun ? c.yellow(' (rolled back)') : ''));
+  } else if (r.outcome === 'partial' && r.dryRun) {
+    lines.push(c.red(`dry run after ${took}: rolled back; some steps could not run (see below)`));
   } else if (r.outcome === 'partial') {
     const skipped = r.steps.reduce((n, s) => n + (s.skippedRows?.length ?? 0), 0);
     if (skipped > 0) {
       const verb = r.dryRun ? `would commit, but would skip` : `committed after ${took}, but skipped`;
       lines.push(c.red(`${verb} ${skipped} row${skipped === 1 ? '' : 's'} it cannot process (listed above)`) + (r.dryRun ? c.yellow(' (rolled back)') : ''));
     }
+    if (r.steps.some((s) => s.notRun)) lines.push(c.red(`committed after ${took}, but some steps did not run (see below)`));
     if (r.missingEffects.length > 0) lines.push(c.red(`committed after ${took}, but some writes outside the database are missing (see below)`));
   } else if (r.outcome === 'skipped') {
     lines.push(c.yellow('skipped: another run of this command is in progress'));
@@ -48,7 +51,7 @@ export function renderHuman(r: RunResult, c: ChalkInstance, opts: HumanOptions =
 const SKIPPED_SHOWN = 20;
 
 function renderStep(s: StepReport, n: number, dryRun: boolean, c: ChalkInstance, timezone: string, width: number): string[] {
-  const count = s.count === 0 ? c.dim('no change') : `${s.count} row${s.count === 1 ? '' : 's'}`;
+  const count = s.notRun ? c.red('NOT RUN') : s.count === 0 ? c.dim('no change') : `${s.count} row${s.count === 1 ? '' : 's'}`;
   const out = [`${String(n).padStart(2)}. ${s.title.padEnd(34)} ${count}`];
   if (s.counts && Object.keys(s.counts).length > 1) {
     out.push(c.dim(wrapFields('     ', Object.entries(s.counts).map(([t, k]) => `${t} ${k}`), width, '      ')));

@@ -11,11 +11,14 @@ import { commitConfirmed, isLostCommitAnswer, markCommittedInTransaction, NotCom
 import { recordFinish, recordStart } from './history.js';
 import { acquireLock, NO_LOCK, type RunLock } from './lock.js';
 import type { RunObserver } from './observer.js';
+import { describeIncomplete } from './partial.js';
 import { preflight } from './preflight.js';
 import { retryingConflicts } from './retry.js';
 import { onWritableServer } from './server.js';
 import { describeSkipped, logSkippedRows } from './skips.js';
-import type { AfterCommitEffect, BatchedStepContext, CommandSpec, Outcome, ProgressSink, RunResult, StepContext, StepOutcome, StepReport } from './types.js';
+import type { AfterCommitEffect, BatchedStepContext, CommandSpec, Outcome, ProgressSink, RunResult, Services, StepContext, StepOutcome, StepReport } from './types.js';
+
+const NO_SERVICES: Services = { close: async () => undefined };
 
 export interface RunOptions {
   dryRun: boolean;
@@ -58,7 +61,7 @@ export async function runCommand(spec: CommandSpec, deps: RunDeps, opts: RunOpti
   const stopSignals = deps.handleSignals ? onSignals((sig) => abort.abort(sig), SIGNAL_GRACE_MS) : () => undefined;
   let lock: RunLock = NO_LOCK;
   let runId: number | null = null;
-  let services: Record<string, unknown> = {};
+  let services: Services = NO_SERVICES;
   let outcome: Outcome = 'success';
   let error: unknown = null;
   const missingEffects: RunResult['missingEffects'] = [];
@@ -80,7 +83,7 @@ export async function runCommand(spec: CommandSpec, deps: RunDeps, opts: RunOpti
       }), abort.signal);
       await notify(deps, log, (o) => o.onStart?.(spec));
     }
-    services = (await spec.services?.({ db: db.knex, dialect: db.dialect, settings, log, clock })) ?? {};
+    services = (await spec.services?.({ db: db.knex, dialect: db.dialect, settings, log, clock })) ?? NO_SERVICES;
     const base = {
       db: db.knex,
       dialect: db.dialect,
@@ -124,9 +127,8 @@ export async function runCommand(spec: CommandSpec, deps: RunDeps, opts: RunOpti
           missingEffects.push({ label: effect.label, error: maskSecrets((err as Error).message) });
         }
       }
-      if (missingEffects.length) outcome = 'partial';
     }
-    if (describeSkipped(steps, opts.dryRun)) outcome = 'partial';
+    if (missingEffects.length || steps.some((s) => s.notRun) || describeSkipped(steps, opts.dryRun)) outcome = 'partial';
   } catch (err) {
     error = describeWaitError(err, limits) ?? err;
     outcome = outcomeOf(error);
@@ -135,8 +137,9 @@ export async function runCommand(spec: CommandSpec, deps: RunDeps, opts: RunOpti
   }
 
   const durationMs = Date.now() - started;
-  const partialWhy = [missingEffects.length ? describeMissing(missingEffects) : null, error ? null : describeSkipped(steps, opts.dryRun)].filter(Boolean);
-  const message = error ? errorMessage(error) : partialWhy.length ? partialWhy.join('; ') : null;
+  const incomplete = missingEffects.length > 0 || steps.some((s) => s.notRun) ? describeIncomplete(opts.dryRun, steps, missingEffects) : null;
+  const partialWhy = error ? [] : [incomplete, describeSkipped(steps, opts.dryRun)].filter((m): m is string => Boolean(m));
+  const message = error ? errorMessage(error) : partialWhy.length ? maskSecrets(partialWhy.join('; ')) : null;
   if (error && !(error instanceof SpanelError)) log.error({ err: error }, 'command failed with an unexpected error');
   const result: RunResult = {
     command: spec.command,
@@ -165,7 +168,7 @@ export async function runCommand(spec: CommandSpec, deps: RunDeps, opts: RunOpti
     }
   } finally {
     await lock.release().catch((err) => log.warn({ err }, 'could not release the lock (the server frees it on disconnect)'));
-    await closeServices(services, log);
+    await services.close().catch((err: unknown) => log.warn({ err }, 'closing a service failed'));
     if (!deps.database) await db.close();
   }
   return result;
@@ -316,22 +319,9 @@ async function notify(deps: RunDeps, log: Logger, call: (o: RunObserver) => Prom
   }
 }
 
-async function closeServices(services: Record<string, unknown>, log: Logger): Promise<void> {
-  for (const s of Object.values(services)) {
-    const close = (s as { close?: () => Promise<void> } | null)?.close;
-    if (typeof close === 'function') await close.call(s).catch((err: unknown) => log.warn({ err }, 'closing a service failed'));
-  }
-}
-
 function errorMessage(err: unknown): string {
   if (err instanceof SpanelError) return maskSecrets(err.message);
   return maskSecrets(`unexpected error: ${(err as Error)?.message ?? String(err)}`);
-}
-
-function describeMissing(missing: RunResult['missingEffects']): string {
-  return `the database changes were committed, but these writes after commit are missing: ${missing
-    .map((m) => `${m.label} (${m.error})`)
-    .join('; ')}`;
 }
 
 function exitCodeOf(err: unknown, partial: boolean): number {

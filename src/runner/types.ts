@@ -2,6 +2,8 @@ import type { Knex } from 'knex';
 import type { Logger } from 'pino';
 import type { Settings } from '../config/settings.js';
 import type { Dialect } from '../db/dialect.js';
+import type { SpoolDirectory } from '../snapshots/spool.js';
+import type { SnapshotStore } from '../snapshots/store.js';
 import type { Clock } from '../time/clock.js';
 
 /** One changed row in a report: id, and for each changed column its value before → after. */
@@ -39,6 +41,11 @@ export interface StepOutcome {
   notes?: string[];
   /** Command-specific structured result for --json. */
   data?: unknown;
+  /**
+   * Why the step did not run, when it could not but the rest of the run may still commit (the
+   * cap steps during a Redis outage): the step changed nothing and the run ends `partial`.
+   */
+  notRun?: string;
 }
 
 export interface StepReport extends StepOutcome {
@@ -71,14 +78,25 @@ export interface StepContext {
   /** Aborted on SIGINT/SIGTERM: long steps check it between statements or batches. */
   signal: AbortSignal;
   afterCommit(effect: AfterCommitEffect): void;
-  /** Services the command asked for (snapshot store, …), keyed by name. */
-  services: Record<string, unknown>;
+  /** Services the command asked for (snapshot store, …). */
+  services: Services;
   /**
    * How far a long step is (set only when someone watches: a terminal, not --json, not a pipe).
    * Cheap to call after every batch; the display throttles itself.
    */
   progress?: (p: ProgressUpdate) => void;
 }
+
+/** What a command's `services` give its steps; every member is optional but close(). */
+export interface Services {
+  /** Traffic snapshots of the cap steps (Redis or the snapshot table). */
+  snapshotStore?: SnapshotStore;
+  /** Where the cap steps keep new snapshots on disk until the commit. */
+  snapshotSpools?: SpoolDirectory;
+  /** Releases connections and files; the runner calls it once on every exit path. */
+  close(): Promise<void>;
+}
+
 
 /** Shows the progress of each step somewhere (a terminal); the runner clears it when a step ends. */
 export interface ProgressSink {
@@ -143,7 +161,7 @@ interface SpecBase {
    */
   reset?: () => void;
   /** Builds services (snapshot store…) from the open connections; closed by the runner. */
-  services?: (deps: ServiceDeps) => Promise<Record<string, unknown>>;
+  services?: (deps: ServiceDeps) => Promise<Services>;
 }
 
 export interface ServiceDeps {

@@ -1,6 +1,8 @@
-import { mkdtemp, open, rm, type FileHandle } from 'node:fs/promises';
+import { rmSync } from 'node:fs';
+import { mkdtemp, open, readdir, rm, stat, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { OperationError } from '../errors.js';
 import type { Snapshot } from './store.js';
 
 /** One record: user id and total, both signed 64-bit little-endian. */
@@ -77,17 +79,37 @@ export class SnapshotSpool {
   }
 }
 
+/** `spanel-snapshots-<pid>-XXXXXX`: the pid tells a later run whether its owner is still alive. */
+const DIR_PREFIX = 'spanel-snapshots-';
+/** No job runs this long: a directory older than this is a leftover whatever its pid says. */
+const STALE_MS = 2 * 86_400_000;
+
+/**
+ * Where spools may go, in order: TMPDIR (a systemd unit or cron may name one that does not
+ * exist), then the system's own temporary directories.
+ */
+export function spoolParents(): string[] {
+  return [...new Set([tmpdir(), '/var/tmp', '/tmp'])];
+}
+
 /**
  * The run's spool directory, a service so the runner's close() removes it whatever happened:
- * a spool whose transaction rolled back (or whose write failed) must not stay in /tmp.
+ * a spool whose transaction rolled back (or whose write failed) must not stay in /tmp. A signal
+ * the runner handles ends in close() too; an exit that skips it removes the directory in the
+ * process's 'exit' hook, and what only SIGKILL or a crash leaves behind is swept by the next run.
  * Nothing is created until a spool is asked for, so a dry run leaves no trace.
  */
 export class SpoolDirectory {
   private dir: string | null = null;
   private spools: SnapshotSpool[] = [];
+  private readonly onExit = () => {
+    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
+  };
+
+  constructor(private readonly parents: readonly string[] = spoolParents()) {}
 
   async create(name: string): Promise<SnapshotSpool> {
-    this.dir ??= await mkdtemp(join(tmpdir(), 'spanel-snapshots-'));
+    this.dir ??= await this.makeDirectory();
     const spool = await SnapshotSpool.create(join(this.dir, `${name}-${this.spools.length}.bin`));
     this.spools.push(spool);
     return spool;
@@ -103,5 +125,61 @@ export class SpoolDirectory {
     this.spools = [];
     if (this.dir) await rm(this.dir, { recursive: true, force: true });
     this.dir = null;
+    process.off('exit', this.onExit);
+  }
+
+  private async makeDirectory(): Promise<string> {
+    for (const parent of this.parents) await sweepLeftovers(parent);
+    const problems: string[] = [];
+    for (const parent of this.parents) {
+      try {
+        const dir = await mkdtemp(join(parent, `${DIR_PREFIX}${process.pid}-`));
+        process.on('exit', this.onExit);
+        return dir;
+      } catch (err) {
+        problems.push(`${parent}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      }
+    }
+    throw new OperationError(`no directory for the snapshot spool (${problems.join(', ')}): set TMPDIR to a writable directory`);
+  }
+}
+
+/**
+ * Removes spool directories of runs that are gone (killed with SIGKILL, crashed, power cut):
+ * those whose pid is no longer alive, and any older than no job runs. Best effort: a directory
+ * it may not remove (another user's) stays.
+ */
+export async function sweepLeftovers(parent: string): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await readdir(parent);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    if (!name.startsWith(DIR_PREFIX)) continue;
+    const path = join(parent, name);
+    const pid = /^spanel-snapshots-(\d+)-/.exec(name)?.[1];
+    try {
+      const old = Date.now() - (await stat(path)).mtimeMs > STALE_MS;
+      // Directories of older versions carry no pid: only age tells.
+      const dead = pid === undefined ? old : Number(pid) !== process.pid && !alive(Number(pid));
+      if (!dead && !old) continue;
+      await rm(path, { recursive: true, force: true });
+      removed.push(path);
+    } catch {
+      // gone already, or not ours
+    }
+  }
+  return removed;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

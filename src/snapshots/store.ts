@@ -1,4 +1,5 @@
 import type { Knex } from 'knex';
+import { OperationError } from '../errors.js';
 
 /** The two traffic snapshots SPEC §3 keeps: one per user per cap period. */
 export type SnapshotKind = 'traffic_lastday' | 'traffic_lasthour';
@@ -24,8 +25,31 @@ export interface SnapshotStore {
   write(kind: SnapshotKind, batch: readonly Snapshot[], ttlSeconds: number): Promise<void>;
   /** Drops expired snapshots where the backend does not expire them itself. */
   prune(kind: SnapshotKind): Promise<void>;
+  /**
+   * Throws SnapshotStoreError when the store could not be opened, so that a cap step with no
+   * user to scan still reports that it did not run.
+   */
+  ensureAvailable(): void;
+  /**
+   * Starts a pass of writes whose landing can be checked afterwards (a Sentinel group, whose
+   * master can change under a run): a pass that did not settle is written again (writeSpooled).
+   * Absent or null: nothing to check.
+   */
+  beginWrites?(): Promise<WritePass | null>;
   close(): Promise<void>;
 }
+
+export interface WritePass {
+  /** True when the pass's writes are known to be on the current master (and its replicas). */
+  settled(): Promise<boolean>;
+}
+
+/**
+ * The snapshot store cannot be used (Redis unreachable, failing or timing out). A cap step that
+ * meets it does not run, and the rest of the job still commits (SPEC §3): a Redis outage must
+ * never cost users their renewal.
+ */
+export class SnapshotStoreError extends OperationError {}
 
 /** Keys as the PHP panel names them: `<prefix>user:<id>:traffic_lastday`. */
 export function snapshotKey(prefix: string, kind: SnapshotKind, userId: number): string {

@@ -16,7 +16,8 @@ export function maskSecrets(text: string): string {
  * One URL setting as it may be shown to an operator (user kept, password `***`), never thrown on.
  * Its credentials are everything between '://' and the last '@'. Without any '@', a value such
  * as `mysql://sp:Ab1` is a password cut short (dotenv ends an unquoted value at '#'), so what
- * follows the ':' is masked too, unless it is a port: `redis://127.0.0.1:6379`, `…:3306/db`.
+ * follows the ':' is masked too, unless it is a port: `redis://127.0.0.1:6379`, `…:3306/db`,
+ * `redis+cluster://h1:7000,h2:7000`.
  */
 export function maskUrl(url: string): string {
   const scheme = url.indexOf('://');
@@ -25,6 +26,6 @@ export function maskUrl(url: string): string {
   const at = url.lastIndexOf('@');
   const colon = url.indexOf(':', from);
   if (at >= from) return colon < 0 || colon > at ? url : `${url.slice(0, colon + 1)}***${url.slice(at)}`;
-  if (colon < 0 || /^\d{1,5}(?:[/?]|$)/.test(url.slice(colon + 1))) return url;
+  if (colon < 0 || /^\d{1,5}(?:[/?,]|$)/.test(url.slice(colon + 1))) return url;
   return `${url.slice(0, colon + 1)}***`;
 }

@@ -24,7 +24,7 @@ const dropRedis: Step = {
   name: 'drop-redis',
   title: 'Redis goes away',
   run: async (ctx) => {
-    (ctx.services.snapshotStore as { redis: { disconnect(): void } }).redis.disconnect();
+    (ctx.services.snapshotStore as unknown as { redis: { disconnect(): void } }).redis.disconnect();
     return { count: 0, changes: [] };
   },
 };
@@ -135,41 +135,86 @@ describe('hourly job with Redis (MariaDB)', () => {
     expect(await redis.client.get(key(id))).toBe(String(CAP + 5));
   });
 
-  it('a stopped Redis fails the job at once: exit 1, one line, nothing changed', async () => {
+  it('an unreachable Redis costs only the cap step: orders still expire, partial, exit 1, one line', async () => {
     const id = await insertUser(t.knex, active({ d: CAP + 5 }));
     const order = await insertOrder(t.knex, { status: 0, datetime: 0 });
     const users = await dump(t.knex, 'user');
-    const orders = await dump(t.knex, 'paylist');
     const r = await runCli(['job', 'hourly', '--now', NOW_ISO], { ...env(), REDIS_URL: 'redis://:secret@127.0.0.1:6390' });
     expect(r.code).toBe(1);
     const message = r.stderr.trim();
     expect(message.split('\n')).toHaveLength(1);
-    expect(message).toMatch(/^spanel: cannot reach Redis at redis:\/\/:\*\*\*@127\.0\.0\.1:6390/);
+    expect(message).toMatch(
+      /^spanel: the database changes were committed, but these steps did not run: hourly-traffic-cap \(cannot reach Redis at redis:\/\/:\*\*\*@127\.0\.0\.1:6390 \(/,
+    );
     expect(message).not.toContain('secret');
+    expect(r.stdout).toMatch(/1\. Hourly traffic cap\s+NOT RUN\n/);
+    expect(r.stdout).toContain('committed after');
     expect(await dump(t.knex, 'user')).toEqual(users);
-    expect(await dump(t.knex, 'paylist')).toEqual(orders);
+    expect((await t.knex('paylist').where('id', order).first()).status).toBe(-1);
     const run = await t.knex('spanel_run').orderBy('id', 'desc').first();
-    expect(run).toMatchObject({ command: 'job hourly', outcome: 'failed' });
-    void [id, order];
+    expect(run).toMatchObject({ command: 'job hourly', outcome: 'partial' });
+    expect(await keys()).toEqual([]);
+    void id;
   });
 
-  it('Redis failing during the scan rolls everything back with exit 1', async () => {
-    const id = await insertUser(t.knex, active({ d: CAP + 5 }));
+  it('the dry run with Redis unreachable reports the same: cap step not run, partial, exit 1, nothing written', async () => {
+    await insertUser(t.knex, active({ d: CAP + 5 }));
     await insertOrder(t.knex, { status: 0, datetime: 0 });
-    const orders = await dump(t.knex, 'paylist');
+    const before = { users: await dump(t.knex, 'user'), orders: await dump(t.knex, 'paylist') };
+    const r = await runCli(['job', 'hourly', '--now', NOW_ISO, '--dry-run', '--json'], { ...env(), REDIS_URL: 'redis://127.0.0.1:6390' });
+    expect(r.code).toBe(1);
+    const j = r.json();
+    expect(j).toMatchObject({ dryRun: true, outcome: 'partial', exitCode: 1 });
+    expect(j.error).toMatch(/^dry run: these steps could not run: hourly-traffic-cap \(cannot reach Redis at redis:\/\/127\.0\.0\.1:6390 /);
+    expect(j.steps.map((s: { name: string; count: number; notRun?: string }) => [s.name, s.count, Boolean(s.notRun)])).toEqual([
+      ['hourly-traffic-cap', 0, true],
+      ['stale-orders', 1, false],
+    ]);
+    expect({ users: await dump(t.knex, 'user'), orders: await dump(t.knex, 'paylist') }).toEqual(before);
+  });
+
+  it('Redis failing during the scan undoes the cap step only: nobody disabled, no snapshot, the rest commits', async () => {
+    const over = await insertUser(t.knex, active({ d: CAP + 5 }));
+    const next = await insertUser(t.knex, active({ d: 1 }));
+    await redis.client.set(key(over), '0', 'EX', 4600);
+    const order = await insertOrder(t.knex, { status: 0, datetime: 0 });
     const spec = await jobSpec('hourly');
-    // Orders first (so there is a change to roll back), then Redis goes away, then the scan.
+    // Pages of one user: the first page disables `over`, then the connection is cut before the second read.
+    const cutAfterFirstRead: Step = {
+      name: 'cut-after-first-read',
+      title: 'Redis goes away after one read',
+      run: async (ctx) => {
+        const store = ctx.services.snapshotStore! as unknown as { redis: { disconnect(): void }; read: (...a: never[]) => Promise<unknown> };
+        const read = store.read.bind(store);
+        store.read = async (...a) => {
+          const got = await read(...a);
+          store.redis.disconnect();
+          return got;
+        };
+        return { count: 0, changes: [] };
+      },
+    };
     const r = await runCommand(
-      { ...spec, steps: [staleOrders, dropRedis, trafficCapStep(HOURLY_TRAFFIC_CAP)] },
+      { ...spec, steps: [cutAfterFirstRead, trafficCapStep({ ...HOURLY_TRAFFIC_CAP, batchSize: 1 }), staleOrders] },
       { settings: loadSettings({ env: env(), cwd: '/' }).settings, log, database: t.db },
       { dryRun: false, force: false, now: NOW, operator: 'tester' },
     );
-    expect(r.exitCode).toBe(1);
-    expect(r.outcome).toBe('failed');
-    expect(r.error).toMatch(/^reading traffic_lasthour snapshots from Redis at .* failed \(.*\): nothing was changed/);
+    expect(r).toMatchObject({ exitCode: 1, outcome: 'partial' });
+    expect(r.steps.map((s) => [s.name, s.count, s.notRun ?? null])).toEqual([
+      ['cut-after-first-read', 0, null],
+      ['hourly-traffic-cap', 0, expect.stringMatching(/^reading traffic_lasthour snapshots from Redis at redis:\/\/127\.0\.0\.1:6379\/0 failed \(/)],
+      ['stale-orders', 1, null],
+    ]);
+    expect(r.error).toMatch(/^the database changes were committed, but these steps did not run: hourly-traffic-cap \(reading traffic_lasthour/);
     expect(r.error).not.toContain('\n');
-    expect(await dump(t.knex, 'paylist')).toEqual(orders);
-    expect((await dump(t.knex, 'user'))[0]!.id).toBe(id);
+    expect((await dump(t.knex, 'user')).map((u) => [u.id, u.enable, u.warming])).toEqual([
+      [over, 1, null],
+      [next, 1, null],
+    ]);
+    expect((await t.knex('paylist').where('id', order).first()).status).toBe(-1);
+    expect(await redis.client.get(key(over))).toBe('0');
+    expect(await redis.client.get(key(next))).toBeNull();
+    expect(await t.knex('spanel_run').where('id', r.runId!).first()).toMatchObject({ outcome: 'partial' });
   });
 
   it('a Redis failure after commit keeps the database changes and says which snapshots are missing', async () => {
@@ -222,27 +267,27 @@ describe('hourly job when its Redis server stops (MariaDB, private redis-server)
   });
   afterEach(async () => server.stop());
 
-  it('stopped before the run: exit 1 with one line, nothing changed, the run recorded as failed', async () => {
+  it('stopped before the run: orders expire, the cap step does not run, exit 1 with one line, run partial', async () => {
     await insertUser(t.knex, { node_group: 2, t: T - 60, d: CAP + 5 });
-    await insertOrder(t.knex, { status: 0, datetime: 0 });
-    const before = { users: await dump(t.knex, 'user'), orders: await dump(t.knex, 'paylist') };
+    const order = await insertOrder(t.knex, { status: 0, datetime: 0 });
+    const users = await dump(t.knex, 'user');
     await server.stop();
     const r = await runCli(['job', 'hourly', '--now', NOW_ISO], env());
     expect(r.code).toBe(1);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
-    expect(r.stderr).toContain(`spanel: cannot reach Redis at redis://127.0.0.1:${server.port}`);
-    expect({ users: await dump(t.knex, 'user'), orders: await dump(t.knex, 'paylist') }).toEqual(before);
-    expect(await t.knex('spanel_run').orderBy('id', 'desc').first()).toMatchObject({ command: 'job hourly', outcome: 'failed' });
+    expect(r.stderr).toContain(`spanel: the database changes were committed, but these steps did not run: hourly-traffic-cap (cannot reach Redis at redis://127.0.0.1:${server.port}`);
+    expect(await dump(t.knex, 'user')).toEqual(users);
+    expect((await t.knex('paylist').where('id', order).first()).status).toBe(-1);
+    expect(await t.knex('spanel_run').orderBy('id', 'desc').first()).toMatchObject({ command: 'job hourly', outcome: 'partial' });
   });
 
-  it('stopped before the scan reads it: everything rolled back, exit 1', async () => {
+  it('stopped before the scan reads it: the orders commit, the cap step does not run, exit 1', async () => {
     await insertUser(t.knex, { node_group: 2, t: T - 60, d: 1 });
-    await insertOrder(t.knex, { status: 0, datetime: 0 });
-    const orders = await dump(t.knex, 'paylist');
+    const order = await insertOrder(t.knex, { status: 0, datetime: 0 });
     const r = await runSpec(() => [staleOrders, stopServer, trafficCapStep(HOURLY_TRAFFIC_CAP)]);
-    expect(r).toMatchObject({ exitCode: 1, outcome: 'failed' });
-    expect(r.error).toMatch(/^reading traffic_lasthour snapshots from Redis at redis:\/\/127\.0\.0\.1:\d+ failed/);
-    expect(await dump(t.knex, 'paylist')).toEqual(orders);
+    expect(r).toMatchObject({ exitCode: 1, outcome: 'partial' });
+    expect(r.steps[2]!.notRun).toMatch(/^reading traffic_lasthour snapshots from Redis at redis:\/\/127\.0\.0\.1:\d+ failed/);
+    expect((await t.knex('paylist').where('id', order).first()).status).toBe(-1);
   });
 
   it('stopped after the scan: the commit stands and the run says which snapshots are missing', async () => {

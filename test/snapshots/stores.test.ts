@@ -2,11 +2,11 @@ import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { loadSettings } from '../../src/config/load.js';
-import { OperationError } from '../../src/errors.js';
 import { openRedis } from '../../src/redis/connect.js';
-import { RedisSnapshotStore } from '../../src/snapshots/redis-store.js';
+import { RedisSnapshotStore, UnreachableSnapshotStore } from '../../src/snapshots/redis-store.js';
 import { snapshotServices } from '../../src/snapshots/services.js';
 import { SpoolDirectory } from '../../src/snapshots/spool.js';
+import { SnapshotStoreError } from '../../src/snapshots/store.js';
 import { TableSnapshotStore } from '../../src/snapshots/table-store.js';
 import { Clock } from '../../src/time/clock.js';
 import { DIALECTS, useTestDatabase } from '../helpers/db.js';
@@ -21,7 +21,7 @@ describe('Redis snapshot store', () => {
   const r = useTestRedis();
 
   it('writes <prefix>user:<id>:<kind> with SET EX and reads them back with one MGET', async () => {
-    const store = new RedisSnapshotStore(await openRedis(r.url), r.prefix, r.url);
+    const store = new RedisSnapshotStore(await openRedis(r.url), r.prefix);
     try {
       await store.write('traffic_lasthour', [{ userId: 7, total: 123n }, { userId: 8, total: BIG }], 4600);
       expect(await r.client.get(`${r.prefix}user:7:traffic_lasthour`)).toBe('123');
@@ -37,26 +37,32 @@ describe('Redis snapshot store', () => {
     }
   });
 
-  it('fails a read with an OperationError naming the kind, and a write by throwing', async () => {
-    const client = await openRedis(r.url);
-    const store = new RedisSnapshotStore(client, r.prefix, 'redis://127.0.0.1:6379/0');
-    client.disconnect();
-    await expect(store.read('traffic_lastday', [1])).rejects.toThrow(OperationError);
+  it('fails a read with a SnapshotStoreError naming the kind, and a write by throwing', async () => {
+    const conn = await openRedis('redis://127.0.0.1:6379/0');
+    const store = new RedisSnapshotStore(conn, r.prefix);
+    conn.client.disconnect();
+    await expect(store.read('traffic_lastday', [1])).rejects.toThrow(SnapshotStoreError);
     await expect(store.read('traffic_lastday', [1])).rejects.toThrow(/^reading traffic_lastday snapshots from Redis at redis:\/\/127\.0\.0\.1:6379\/0 failed/);
     await expect(store.write('traffic_lastday', [{ userId: 1, total: 1n }], 10)).rejects.toThrow();
   });
 
-  it('snapshotServices picks Redis when REDIS_URL is set, and fails fast when it is unreachable', async () => {
+  it('snapshotServices picks Redis when REDIS_URL is set; unreachable, it gives a store that fails fast', async () => {
     const deps = (env: Record<string, string>) => {
       const settings = loadSettings({ env: { DATABASE_URL: 'sqlite:/nonexistent', ...env }, cwd: '/' }).settings;
       return { db: null as never, dialect: null as never, settings, log: pino({ level: 'silent' }), clock: new Clock(NOW, 'UTC') };
     };
     const services = await snapshotServices(deps({ REDIS_URL: r.url }));
-    expect((services.snapshotStore as RedisSnapshotStore).backend).toBe('redis');
-    await (services.snapshotStore as RedisSnapshotStore).close();
+    expect(services.snapshotStore).toBeInstanceOf(RedisSnapshotStore);
+    expect(() => services.snapshotStore!.ensureAvailable()).not.toThrow();
+    await services.close();
     const started = Date.now();
-    await expect(snapshotServices(deps({ REDIS_URL: 'redis://127.0.0.1:6390' }))).rejects.toThrow(/cannot reach Redis at redis:\/\/127\.0\.0\.1:6390/);
+    const down = await snapshotServices(deps({ REDIS_URL: 'redis://127.0.0.1:6390' }));
     expect(Date.now() - started).toBeLessThan(5000);
+    expect(down.snapshotStore).toBeInstanceOf(UnreachableSnapshotStore);
+    expect(() => down.snapshotStore!.ensureAvailable()).toThrow(SnapshotStoreError);
+    expect(() => down.snapshotStore!.ensureAvailable()).toThrow(/^cannot reach Redis at redis:\/\/127\.0\.0\.1:6390/);
+    await expect(down.snapshotStore!.read('traffic_lastday', [1], null as never)).rejects.toThrow(SnapshotStoreError);
+    await down.close();
   });
 });
 

@@ -6,6 +6,8 @@ import { snapshotStoreOf, spoolDirectoryOf } from '../../snapshots/services.js';
 import type { SnapshotSpool } from '../../snapshots/spool.js';
 import type { Snapshot, SnapshotKind, SnapshotStore } from '../../snapshots/store.js';
 import { BIGINT_MAX } from './poison.js';
+import { writeSpooled } from '../../snapshots/write-spooled.js';
+import { unlessStoreFails } from './store-outage.js';
 
 const GIB = 1024n ** 3n;
 export const DEFAULT_BATCH_SIZE = 5000;
@@ -54,23 +56,27 @@ export function trafficCapStep(cfg: TrafficCapConfig): Step {
     title: cfg.title,
     async run(ctx) {
       const store = snapshotStoreOf(ctx);
-      const capGiB = cfg.capGiB(ctx.settings);
-      const spool = ctx.dryRun ? null : await spoolDirectoryOf(ctx).create(cfg.kind);
-      const scan = await scanUsers(ctx, cfg, store, spool, batchSize, {
-        capBytes: BigInt(capGiB) * GIB,
-        warning: `${ctx.clock.warningStamp()} ${cfg.period} traffic over ${capGiB} GB: account disabled`,
-      });
-      if (spool && spool.count > 0) {
-        ctx.afterCommit({
-          label: `${cfg.title.toLowerCase()} snapshots`,
-          run: () => writeSnapshots(ctx, store, spool, cfg, Math.min(batchSize, WRITE_BATCH_SIZE)),
-        });
-      } else {
-        await spool?.discard();
-      }
-      return outcome(ctx, cfg, store, scan);
+      return unlessStoreFails(ctx, cfg, store, () => capUsers(ctx, cfg, store, batchSize));
     },
   };
+}
+
+async function capUsers(ctx: StepContext, cfg: TrafficCapConfig, store: SnapshotStore, batchSize: number): Promise<StepOutcome> {
+  const capGiB = cfg.capGiB(ctx.settings);
+  const spool = ctx.dryRun ? null : await spoolDirectoryOf(ctx).create(cfg.kind);
+  const scan = await scanUsers(ctx, cfg, store, spool, batchSize, {
+    capBytes: BigInt(capGiB) * GIB,
+    warning: `${ctx.clock.warningStamp()} ${cfg.period} traffic over ${capGiB} GB: account disabled`,
+  });
+  if (spool && spool.count > 0) {
+    ctx.afterCommit({
+      label: `${cfg.title.toLowerCase()} snapshots`,
+      run: () => writeSnapshots(ctx, store, spool, cfg, Math.min(batchSize, WRITE_BATCH_SIZE)),
+    });
+  } else {
+    await spool?.discard();
+  }
+  return outcome(ctx, cfg, store, scan);
 }
 
 async function scanUsers(
@@ -138,10 +144,7 @@ async function writeSnapshots(
 ): Promise<void> {
   let written = 0;
   try {
-    for await (const batch of spool.batches(batchSize)) {
-      await store.write(cfg.kind, batch, cfg.ttlSeconds);
-      written += batch.length;
-    }
+    await writeSpooled(store, cfg.kind, spool, cfg.ttlSeconds, batchSize, (n) => (written = n));
   } catch (err) {
     throw new Error(`${cfg.kind} snapshots for ${spool.count - written} users were not written (${(err as Error).message})`);
   } finally {
