@@ -25,6 +25,7 @@ const USAGE = `usage: npm run bench -- [options]
   --no-build       run ./bin/spanel as it is instead of a private build of the sources
   --keep           leave the bench databases and Redis keys behind
   --profile        run spanel's jobs under --cpu-prof (profiles in $TMPDIR/spanel-bench-profiles/)
+  --no-cli-floor   skip the second floor of daily/hourly (mariadb client + redis-cli --pipe)
 env: BENCH_DATABASE_URL (default mysql://root@127.0.0.1:3306/bench; the name must start with "bench"),
      BENCH_REDIS_URL (default redis://127.0.0.1:6379)`;
 
@@ -51,6 +52,7 @@ export function parseArgs(argv) {
     else if (a === '--no-build') o.build = false;
     else if (a === '--keep') o.keep = true;
     else if (a === '--profile') o.profile = true;
+    else if (a === '--no-cli-floor') o.noCliFloor = true;
     else if (a === '--help' || a === '-h') o.help = USAGE;
     else throw new Error(`unknown option ${a}\n${USAGE}`);
   }
@@ -81,8 +83,11 @@ export function redisUrl(env = process.env) {
   return env.BENCH_REDIS_URL || 'redis://127.0.0.1:6379';
 }
 
-/** Key prefix of the bench's snapshots: nothing else on a shared Redis starts with it. */
-export const REDIS_PREFIX = 'spanelbench:ssp:';
+/**
+ * Key prefix of the bench's snapshots: nothing else on a shared Redis starts with it, and two
+ * benches on different databases (BENCH_DATABASE_URL) do not share keys either.
+ */
+export const REDIS_PREFIX = `spanelbench:${benchTarget().database}:`;
 
 export async function connect(target, database = target.database) {
   return mysql.createConnection({

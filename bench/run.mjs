@@ -9,13 +9,17 @@ import { Redis } from 'ioredis';
 import { ROOT, prepareSpanel } from './build.mjs';
 import { REDIS_PREFIX, TIMEZONE, benchTarget, connect, log, median, parseArgs, redisUrl, seconds, timed } from './env.mjs';
 import { floorCheck, floorDaily, floorDbcleanBatched, floorDbcleanSingle, floorHourly } from './floor.mjs';
+import { floorCliDaily, floorCliHourly } from './floor-cli.mjs';
 import { runSpanel, watchTransactions } from './measure.mjs';
+import { measureStartup } from './startup.mjs';
 import { seed } from './seed.mjs';
-import { clearSnapshots, seedSnapshots } from './snapshots.mjs';
+import { CAPS, clearSnapshots, seedSnapshots, snapshotDigest } from './snapshots.mjs';
 import { Restorer, digest, digestDiff, dropDatabase, pristineMeta, recreateDatabase, savePristine, settle, warm } from './state.mjs';
 
 const RESULTS = join(ROOT, 'bench/results.json');
-const TARGET_RATIO = 1.5;
+const TARGET_RATIO = 1.25;
+const TARGET_STARTUP_RATIO = 1.4;
+const TARGET_PAYMENT_S = 0.3;
 const TARGET_RSS_MB = 200;
 const TARGET_HELP_S = 0.3;
 const TARGET_TRX_MS = 2000;
@@ -32,7 +36,7 @@ async function main() {
   const redis = new Redis(redisUrl(), { lazyConnect: true, maxRetriesPerRequest: 1 });
   await redis.connect();
   let conn = await connect(target, null);
-  const results = { profiled: opts.profile, users: opts.users, logs: opts.logs, orders: opts.orders, repeat: opts.repeat, machine: await machine(conn), jobs: {}, startup: null, payment: null };
+  const results = { profiled: opts.profile, users: opts.users, logs: opts.logs, orders: opts.orders, repeat: opts.repeat, machine: await machine(conn), load: os.loadavg(), jobs: {}, startup: null, emptyRun: null, payment: null };
   try {
     // ---- seed (or reuse) ----
     const meta = opts.reuse ? await pristineMeta(conn, target) : null;
@@ -73,17 +77,21 @@ async function main() {
     results.startup = { medianSeconds: seconds(median(helps)), runs: helps.map(seconds) };
     log(`spanel --help: median ${results.startup.medianSeconds} s`);
 
+    // ---- fixed cost: `job hourly` on an empty panel against a bare mysql2 process ----
+    results.emptyRun = await measureStartup(spanel.bin, { runs: 5 });
+    log(`job hourly on an empty panel: median ${results.emptyRun.spanelSeconds} s, bare mysql2 process ${results.emptyRun.bareSeconds} s (${results.emptyRun.ratio}×)`);
+
     // ---- jobs ----
     for (const job of opts.jobs) {
-      const r = { spanel: [], floor: [], floorSingle: [], floorBatched: [], digestsDiffer: [], errors: [] };
+      const r = { spanel: [], floor: [], floorCli: [], floorSingle: [], floorBatched: [], digestsDiffer: [], errors: [] };
       results.jobs[job] = r;
       for (let rep = 0; rep < opts.repeat; rep++) {
-        const contenders = job === 'dbclean' ? ['spanel', 'floorBatched', 'floorSingle'] : ['spanel', 'floor'];
+        const contenders = job === 'dbclean' ? ['spanel', 'floorBatched', 'floorSingle'] : job === 'check' || opts.noCliFloor ? ['spanel', 'floor'] : ['spanel', 'floor', 'floorCli'];
         if (rep % 2 === 1) contenders.reverse();
         const digests = {};
         for (const who of contenders) {
           await prepare(conn, redis, restorer, job, now);
-          const m = who === 'spanel' ? await measureSpanel(spanel, env, job, nowIso, { conn: watcher, database: target.database }, profiled(opts, job)) : await measureFloor(conn, redis, who, job, now, opts.batch);
+          const m = who === 'spanel' ? await measureSpanel(spanel, env, job, nowIso, { conn: watcher, database: target.database }, profiled(opts, job)) : await measureFloor(conn, redis, who, job, now, opts.batch, target);
           restorer.touched(job);
           if (m.error) {
             r.errors.push(`${who}: ${m.error}`);
@@ -92,6 +100,7 @@ async function main() {
           }
           r[who].push(m);
           digests[who] = await digest(conn, job);
+          if (job === 'daily' || job === 'hourly') digests[who][`redis ${CAPS[job].key}`] = await snapshotDigest(redis, job);
           log(`${job} ${who}: ${seconds(m.ms)} s${m.rssMB ? `, peak ${m.rssMB.toFixed(0)} MB` : ''}`);
         }
         const others = Object.keys(digests).filter((k) => k !== 'spanel');
@@ -147,8 +156,9 @@ async function measureSpanel(spanel, env, job, nowIso, watcher, nodeArgs) {
   return out;
 }
 
-async function measureFloor(conn, redis, who, job, now, batch) {
+async function measureFloor(conn, redis, who, job, now, batch, target) {
   try {
+    if (who === 'floorCli') return job === 'daily' ? await floorCliDaily(target, redisUrl(), now) : await floorCliHourly(target, redisUrl(), now);
     if (job === 'daily') return await floorDaily(conn, redis, now);
     if (job === 'hourly') return await floorHourly(conn, redis, now);
     if (job === 'check') return await floorCheck(conn, now);
@@ -178,6 +188,8 @@ function summarise(job, r) {
     r.longestBatchMs = r.spanel.length ? Math.max(...r.spanel.map((x) => x.longestBatchMs ?? 0)) : null;
   } else {
     r.floorSeconds = seconds(med(r.floor));
+    r.floorCliSeconds = seconds(med(r.floorCli));
+    r.cliRatio = r.spanelSeconds && r.floorCliSeconds ? Math.round((r.spanelSeconds / r.floorCliSeconds) * 100) / 100 : null;
   }
   r.ratio = r.spanelSeconds && r.floorSeconds ? Math.round((r.spanelSeconds / r.floorSeconds) * 100) / 100 : null;
   r.sameResult = r.digestsDiffer.length === 0 && r.errors.length === 0;
@@ -240,9 +252,9 @@ const pick = (o, keys) => Object.fromEntries(keys.map((k) => [k, o[k]]));
 const fmt = (v, d = 2) => (v === null || v === undefined ? '—' : typeof v === 'number' ? v.toFixed(d) : String(v));
 
 function printTable(res) {
-  const rows = [['job', 'users', 'spanel s', '(in run)', 'floor s', 'ratio', 'peak MB', 'same result']];
+  const rows = [['job', 'users', 'spanel s', '(in run)', 'floor s', 'ratio', 'cli floor s', 'ratio', 'peak MB', 'same result']];
   for (const [job, r] of Object.entries(res.jobs)) {
-    rows.push([job, String(res.users), fmt(r.spanelSeconds), fmt(r.spanelInRunSeconds), fmt(r.floorSeconds), fmt(r.ratio), fmt(r.peakMB, 0), r.errors.length ? 'error' : r.sameResult ? 'yes' : 'NO']);
+    rows.push([job, String(res.users), fmt(r.spanelSeconds), fmt(r.spanelInRunSeconds), fmt(r.floorSeconds), fmt(r.ratio), fmt(r.floorCliSeconds), fmt(r.cliRatio), fmt(r.peakMB, 0), r.errors.length ? 'error' : r.sameResult ? 'yes' : 'NO']);
   }
   const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   const line = (r) => r.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  ');
@@ -261,9 +273,15 @@ function printTable(res) {
     out.push(`${job} per step, spanel / floor ms: ${s.map(([name, v], i) => `${name} ${v.ms}/${Math.round(f[i]?.ms ?? NaN)}`).join(', ')}`);
   }
   out.push(`spanel --help: median ${fmt(res.startup?.medianSeconds, 3)} s of 10 (target ≤ ${TARGET_HELP_S})`);
-  out.push(`payment confirm: median ${fmt(res.payment?.medianSeconds, 3)} s of ${res.payment?.succeeded ?? 0} (${res.payment?.orders ?? 0} tried)`);
+  out.push(`payment confirm: median ${fmt(res.payment?.medianSeconds, 3)} s of ${res.payment?.succeeded ?? 0} (${res.payment?.orders ?? 0} tried; target ≤ ${TARGET_PAYMENT_S})`);
+  const e = res.emptyRun;
+  if (e) out.push(`job hourly on an empty panel: median ${fmt(e.spanelSeconds, 3)} s against ${fmt(e.bareSeconds, 3)} s for a bare mysql2 process, ${fmt(e.ratio)}× (median of per-pair ratios ${fmt(e.medianPairRatio)}; target ≤ ${TARGET_STARTUP_RATIO}×)`);
+  if (e && e.ratio > TARGET_STARTUP_RATIO) out.push(`MISS startup: job hourly on an empty panel is ${e.ratio}× a bare mysql2 process (target ≤ ${TARGET_STARTUP_RATIO}×)`);
+  if (res.payment?.medianSeconds > TARGET_PAYMENT_S) out.push(`MISS payment confirm: median ${res.payment.medianSeconds} s (target ≤ ${TARGET_PAYMENT_S})`);
+  out.push(`load average (1 min) of the machine: ${res.load?.[0]?.toFixed(1) ?? '—'} at the start, ${os.loadavg()[0].toFixed(1)} at the end (${os.cpus().length} cores)`);
   for (const [job, r] of Object.entries(res.jobs)) {
     if (r.ratio !== null && r.ratio > TARGET_RATIO) out.push(`MISS ${job}: ${r.ratio}× its floor (target ≤ ${TARGET_RATIO}×)`);
+    if (r.cliRatio && r.cliRatio > TARGET_RATIO) out.push(`MISS ${job}: ${r.cliRatio}× its mariadb/redis-cli floor (target ≤ ${TARGET_RATIO}×)`);
     if (r.peakMB !== null && r.peakMB > TARGET_RSS_MB) out.push(`MISS ${job}: peak RSS ${r.peakMB.toFixed(0)} MB (target ≤ ${TARGET_RSS_MB})`);
     for (const e of r.errors) out.push(`ERROR ${job}: ${e}`);
     for (const d of r.digestsDiffer) out.push(`DIFFERENT ${job}: spanel vs ${d.against} in ${d.tables.join(', ')}`);

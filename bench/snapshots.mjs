@@ -62,3 +62,36 @@ export async function clearSnapshots(redis) {
     cursor = next;
   } while (cursor !== '0');
 }
+
+/**
+ * What a cap job left in Redis for `kind`: how many snapshots, the sum of their ids and of their
+ * totals, and how many have no expiry. Part of "same result": the floor and spanel must write the
+ * same snapshots, with a TTL.
+ */
+export async function snapshotDigest(redis, kind) {
+  let cursor = '0';
+  let n = 0;
+  let ids = 0n;
+  let totals = 0n;
+  let persistent = 0;
+  const keyRe = new RegExp(`^${REDIS_PREFIX.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}user:(\\d+):${CAPS[kind].key}$`);
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${REDIS_PREFIX}user:*:${CAPS[kind].key}`, 'COUNT', 10_000);
+    cursor = next;
+    if (keys.length === 0) continue;
+    const p = redis.pipeline();
+    p.mget(...keys);
+    for (const k of keys) p.ttl(k);
+    const replies = await p.exec();
+    const values = replies[0][1];
+    keys.forEach((k, i) => {
+      const m = keyRe.exec(k);
+      if (!m || values[i] === null) return;
+      n++;
+      ids += BigInt(m[1]);
+      totals += BigInt(values[i]);
+      if (replies[i + 1][1] < 0) persistent++;
+    });
+  } while (cursor !== '0');
+  return `${n}:${ids}:${totals}:${persistent}`;
+}

@@ -27,12 +27,12 @@ const spoolDirs = (): string[] => readdirSync(TMP).filter((n) => n.startsWith('s
 /** The daily cap through the table store (no REDIS_URL). */
 describe.each(DIALECTS)('daily traffic cap with the snapshot table on %s', (dialect) => {
   const t = useTestDatabase(dialect);
-  const run = (step: Step, opts: { now?: Date; dryRun?: boolean; env?: Record<string, string> } = {}) => {
+  const run = (step: Step, opts: { now?: Date; dryRun?: boolean; env?: Record<string, string>; sampleSize?: number } = {}) => {
     const settings = loadSettings({ env: { DATABASE_URL: t.url, ...opts.env }, cwd: '/' }).settings;
     return runCommand(
       { command: 'test cap', lockName: null, steps: [step], services: snapshotServices },
       { settings, log, database: t.db },
-      { dryRun: opts.dryRun ?? false, force: false, now: opts.now ?? NOW, operator: 'tester' },
+      { dryRun: opts.dryRun ?? false, force: false, now: opts.now ?? NOW, operator: 'tester', ...(opts.sampleSize !== undefined ? { sampleSize: opts.sampleSize } : {}) },
     );
   };
   const dailyCap = trafficCapStep(DAILY_TRAFFIC_CAP);
@@ -148,7 +148,7 @@ describe.each(DIALECTS)('daily traffic cap with the snapshot table on %s', (dial
     expect(await snapshots()).toEqual({ [`traffic_lastday:${id}`]: [1, T + 86_400] });
   });
 
-  it('pages through more users than one batch, one UPDATE per page, and records them all', async () => {
+  it('pages through more users than one batch, disables the over-cap users of all pages in one UPDATE, and records them all', async () => {
     const small = trafficCapStep({ ...DAILY_TRAFFIC_CAP, batchSize: 3 });
     const ids: number[] = [];
     for (let i = 0; i < 8; i++) ids.push(await insertUser(t.knex, active({ d: 100 + i })));
@@ -167,7 +167,25 @@ describe.each(DIALECTS)('daily traffic cap with the snapshot table on %s', (dial
     expect(second.steps[0]!.count).toBe(4);
     expect(second.steps[0]!.data).toMatchObject({ scanned: 8, withoutSnapshot: 0, disabled: 4 });
     expect(second.steps[0]!.changes.map((c) => c.id)).toEqual(overIds);
-    expect(queries.filter((q) => /update [`"]user[`"]/i.test(q))).toHaveLength(3);
+    expect(queries.filter((q) => /update [`"]user[`"]/i.test(q))).toHaveLength(1);
+    expect((await dump(t.knex, 'user')).filter((u) => u.enable === 0).map((u) => u.id)).toEqual(overIds);
+  });
+
+  it('splits the disabling UPDATE at disableBatchSize over-cap users, sampling the first ones in id order', async () => {
+    const small = trafficCapStep({ ...DAILY_TRAFFIC_CAP, batchSize: 2, disableBatchSize: 3 });
+    const ids: number[] = [];
+    for (let i = 0; i < 7; i++) ids.push(await insertUser(t.knex, active({ d: 100 + i })));
+    await run(small);
+    const overIds = [ids[0]!, ids[1]!, ids[2]!, ids[4]!, ids[6]!];
+    await t.knex('user').whereIn('id', overIds).update({ u: CAP + 1000 });
+    const queries: string[] = [];
+    const onQuery = (q: { sql: string }) => void (/^update/i.test(q.sql) && queries.push(q.sql));
+    t.knex.on('query', onQuery);
+    const second = await run(small, { dryRun: false, sampleSize: 4 });
+    t.knex.off('query', onQuery);
+    expect(second.steps[0]!.data).toMatchObject({ scanned: 7, withoutSnapshot: 0, disabled: 5 });
+    expect(second.steps[0]!.changes.map((c) => c.id)).toEqual(overIds.slice(0, 4));
+    expect(queries.filter((q) => /update [`"]user[`"]/i.test(q))).toHaveLength(2);
     expect((await dump(t.knex, 'user')).filter((u) => u.enable === 0).map((u) => u.id)).toEqual(overIds);
   });
 

@@ -17,6 +17,8 @@ export const DEFAULT_BATCH_SIZE = 5000;
  * young generation, so a 1M-user run's heap climbed to 150 MB of garbage between collections.
  */
 export const WRITE_BATCH_SIZE = 1000;
+/** Over-cap users per disabling UPDATE (an id list, so bounded like the pages). */
+export const DISABLE_BATCH_SIZE = 5000;
 
 export interface TrafficCapConfig {
   name: string;
@@ -32,6 +34,8 @@ export interface TrafficCapConfig {
   capGiB(settings: Settings): number;
   /** Users per keyset page, MGET and UPDATE (and per snapshot write batch). */
   batchSize?: number;
+  /** Over-cap users per disabling UPDATE. */
+  disableBatchSize?: number;
 }
 
 interface Scan {
@@ -90,43 +94,59 @@ async function scanUsers(
   const scan: Scan = { scanned: 0, unrecorded: 0, disabled: 0, changes: [], skippedRows: [] };
   const groups = cfg.groups(ctx.settings);
   const since = ctx.clock.unix - cfg.windowSeconds;
-  let lastId = 0;
   // Only a watching terminal pays for this one primary-key seek (the percent of the scan).
   const top = ctx.progress ? Number((await ctx.trx('user').max({ id: 'id' }).first())?.id ?? 0) : 0;
-  for (;;) {
+  type Row = { id: unknown; u: unknown; d: unknown };
+  // A Promise, not the builder: a knex builder runs its query again on every then().
+  const page = (afterId: number): Promise<Row[]> =>
+    Promise.resolve(
+      ctx
+        .trx('user')
+        // NULL counters (older panels allow them) count as 0.
+        .select('id', ctx.trx.raw('COALESCE(??, 0) AS ??', ['u', 'u']), ctx.trx.raw('COALESCE(??, 0) AS ??', ['d', 'd']))
+        .where('enable', 1)
+        .whereIn('node_group', groups)
+        .where('t', '>', since)
+        .where('id', '>', afterId)
+        .orderBy('id', 'asc')
+        .limit(batchSize),
+    );
+  // Over-cap users wait here and are disabled many pages' worth at a time: an UPDATE per page
+  // cost a round trip per page for the few users a page has over the cap.
+  const disableBatch = cfg.disableBatchSize ?? DISABLE_BATCH_SIZE;
+  let over: number[] = [];
+  let next: Promise<Row[]> | null = page(0);
+  while (next) {
     if (ctx.signal.aborted) throw new InterruptedError(ctx.signal.reason as NodeJS.Signals);
-    const rows: { id: unknown; u: unknown; d: unknown }[] = await ctx
-      .trx('user')
-      // NULL counters (older panels allow them) count as 0.
-      .select('id', ctx.trx.raw('COALESCE(??, 0) AS ??', ['u', 'u']), ctx.trx.raw('COALESCE(??, 0) AS ??', ['d', 'd']))
-      .where('enable', 1)
-      .whereIn('node_group', groups)
-      .where('t', '>', since)
-      .where('id', '>', lastId)
-      .orderBy('id', 'asc')
-      .limit(batchSize);
+    const rows: Row[] = await next;
     if (rows.length === 0) break;
     const all: Snapshot[] = rows.map((r) => ({ userId: Number(r.id), total: BigInt(String(r.u)) + BigInt(String(r.d)) }));
+    const lastId = all[all.length - 1]!.userId;
+    // The next page's SELECT runs while this page's snapshots are read from Redis: the database
+    // scan is then the only thing the step waits for.
+    next = rows.length < batchSize ? null : page(lastId);
+    next?.catch(() => undefined); // awaited on the next turn; an error is thrown there, not lost
     const batch = all.filter((s) => s.total <= BIGINT_MAX);
     for (const s of all) if (s.total > BIGINT_MAX) scan.skippedRows.push({ table: 'user', id: s.userId, reason: 'u + d exceeds the BIGINT range: no snapshot can hold it' });
     const previous = await store.read(cfg.kind, batch.map((s) => s.userId), ctx.trx);
-    const over: number[] = [];
     for (const s of batch) {
       const before = previous.get(s.userId);
       if (before === undefined) scan.unrecorded++;
       else if (s.total - before > rule.capBytes) over.push(s.userId);
     }
-    if (over.length) await disable(ctx, over, rule.warning, scan);
+    if (over.length >= disableBatch) {
+      await disable(ctx, over, rule.warning, scan);
+      over = [];
+    }
     await spool?.append(batch);
     scan.scanned += batch.length;
-    lastId = all[all.length - 1]!.userId;
     ctx.progress?.({ done: scan.scanned, what: 'users scanned', ...(top > 0 ? { fraction: lastId / top } : {}) });
-    if (rows.length < batchSize) break;
   }
+  if (over.length) await disable(ctx, over, rule.warning, scan);
   return scan;
 }
 
-/** One UPDATE for the page's over-cap users; the first of them (up to sampleSize) are reported. */
+/** One UPDATE for a batch of over-cap users; the first of them (up to sampleSize) are reported. */
 async function disable(ctx: StepContext, ids: number[], warning: string, scan: Scan): Promise<void> {
   const room = Math.max(0, ctx.sampleSize - scan.changes.length);
   const sampled: Record<string, unknown>[] = room > 0 ? await ctx.trx('user').select('id', 'enable', 'warming').whereIn('id', ids.slice(0, room)).orderBy('id') : [];
