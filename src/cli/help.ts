@@ -14,6 +14,7 @@ export const EXAMPLES: Record<string, string[]> = {
   job: ['spanel job check --dry-run', 'spanel --env-file /etc/spanel/spanel.env job daily'],
   payment: ['spanel payment confirm 1234 --dry-run', 'spanel payment --help'],
   referral: ['spanel referral recover 5678 --dry-run'],
+  user: ['spanel user show alice@example.com', 'spanel user restore 1234 --dry-run'],
   completion: [
     'spanel completion bash > /etc/bash_completion.d/spanel',
     'spanel completion zsh > "${fpath[1]}/_spanel"',

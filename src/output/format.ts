@@ -1,4 +1,5 @@
 import { Decimal } from 'decimal.js';
+import { Clock } from '../time/clock.js';
 
 /**
  * Values as a person reads them in a report: byte counts in GiB/MiB, Unix seconds as panel-local
@@ -44,21 +45,7 @@ export function formatUnixTime(seconds: bigint, timezone: string): string {
   if (seconds === 0n) return '0 (never)';
   const ms = Number(seconds) * 1000;
   if (!Number.isFinite(ms) || Math.abs(ms) > 8.64e15) return seconds.toString();
-  const parts = Object.fromEntries(
-    new Intl.DateTimeFormat('en-CA', {
-      timeZone: timezone,
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      second: '2-digit',
-      hourCycle: 'h23',
-    })
-      .formatToParts(new Date(ms))
-      .map((p) => [p.type, p.value]),
-  );
-  return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute}:${parts.second}`;
+  return new Clock(new Date(ms), timezone).panelLocal();
 }
 
 /** "5" / 5 / "5.5" → "5.00" / "5.50": money always with its cents, no quotes. */

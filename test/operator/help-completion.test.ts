@@ -53,7 +53,7 @@ describe('spanel completion', () => {
     const r = await runCli(['completion', 'bash']);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('complete -o default -F _spanel_completion spanel');
-    expect(complete(r.stdout, ['spanel', ''])).toBe('job payment referral migrate doctor config status demo completion --version --env-file --help');
+    expect(complete(r.stdout, ['spanel', ''])).toBe('job payment referral migrate doctor config status demo history ledger user completion --version --env-file --help');
     expect(complete(r.stdout, ['spanel', 'job', 'd'])).toBe('daily dbclean');
     expect(complete(r.stdout, ['spanel', '--env-file', '/etc/spanel.env', 'job', 'check', '--f'])).toBe('--force');
     expect(complete(r.stdout, ['spanel', 'payment', 'confirm', '--t'])).toBe('--tradeno');

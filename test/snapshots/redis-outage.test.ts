@@ -162,6 +162,8 @@ describe('snapshot spool files', () => {
   beforeEach(async () => {
     server = await startPrivateRedis();
     await t.knex('user').del();
+    // A run killed by an earlier test keeps its lease until it lapses (SPANEL_LOCK_LEASE).
+    await t.knex('spanel_lock').del();
     for (let i = 0; i < 3; i++) await insertUser(t.knex, { node_group: 2, t: T - 60, d: i });
   });
   afterEach(async () => server.stop());
@@ -193,6 +195,9 @@ describe('snapshot spool files', () => {
     expect(left).toMatch(new RegExp(`^spanel-snapshots-${child.pid}-`));
     expect(readdirSync(join(dir, left!))).toEqual(['traffic_lasthour-0.bin']);
 
+    // The killed run's lease lapses after SPANEL_LOCK_LEASE (test/cluster/galera-lease.test.ts
+    // waits for that); here it is ended at once so the next run can start.
+    await t.knex('spanel_lock').update({ expires_at: 0 });
     const next = await spawnCli(['job', 'hourly', '--now', NOW_ISO], env(dir));
     expect(next.code, next.stderr).toBe(0);
     expect(spools(dir)).toEqual([]);

@@ -90,7 +90,7 @@ describe.each(DIALECTS)('support commands on %s', (dialect) => {
     ]);
     // The check run deleted the user (1), its 10 dependent rows, archived 1, recovered 1 reward.
     expect(runs[0].rowsChanged).toBe((await stepCounts(ids.checkRun)).reduce((a, b) => a + b, 0));
-    expect(runs[1].rowsChanged).toBe(4); // order paid, payer credited, referrer paid, payback row
+    expect(runs[1].rowsChanged).toBe(5); // order paid, payer credited, top-up code row, referrer paid, payback row
     const only = await cli('history', '--command', 'check', '--json');
     expect(only.json().runs.map((x: any) => x.id)).toEqual([ids.checkRun]);
     expect((await cli('history', '--since', '2099-01-01', '--json')).json().runs).toEqual([]);
@@ -122,7 +122,7 @@ describe.each(DIALECTS)('support commands on %s', (dialect) => {
       { table: 'user', id: ids.payer, action: 'update', before: { money: '1.00' }, after: { money: '11.00' } },
     ]);
     const human = await cli('history', 'show', String(ids.checkRun));
-    expect(human.stdout).toContain(`user #${ids.referrer}: money "7.00" → "5.00", ban_times 0 → 1`);
+    expect(human.stdout).toContain(`user #${ids.referrer}: money 7.00 → 5.00, ban_times 0 → 1`);
     expect(human.stdout).toContain(`user #${ids.referrer} 7.00 → 5.00 (-2.00) check: account deleted payback:`);
     expect((await cli('history', 'show', '999999')).code).toBe(2);
     expect((await cli('history', 'show', 'abc')).code).toBe(2);
