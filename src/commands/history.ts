@@ -11,6 +11,7 @@ import type { RowChange } from '../runner/types.js';
 import { withDatabase, output } from '../support/database.js';
 import { durationText, moneyText, panelTime, parseLimit, parseSince, table } from '../support/format.js';
 import { parseId } from '../util/ids.js';
+import { processAlive } from '../util/process.js';
 
 /** Outcomes whose changes were committed: only their counts are rows really changed. */
 const COMMITTED = new Set(['success', 'partial']);
@@ -74,12 +75,7 @@ export async function historyHandler(ctx: CommandContext, _args: string[], opts:
 function shownOutcome(r: Record<string, unknown>): string {
   const outcome = String(r.outcome);
   if (outcome !== 'running' || String(r.host) !== hostname()) return outcome;
-  try {
-    process.kill(Number(r.pid), 0);
-    return outcome;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM' ? outcome : 'crashed';
-  }
+  return processAlive(Number(r.pid)) ? outcome : 'crashed';
 }
 
 /** A batched job keeps the batches it committed before it failed, so its counts stand. */

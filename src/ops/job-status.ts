@@ -3,6 +3,7 @@ import type { Knex } from 'knex';
 import type { Settings } from '../config/settings.js';
 import { RUN_TABLE } from '../runner/history.js';
 import { Clock } from '../time/clock.js';
+import { processAlive } from '../util/process.js';
 
 /**
  * The health of each scheduled job, from the run history (spanel_run): its last run, last
@@ -168,16 +169,6 @@ function deadRun(r: RunSummary, job: StatusJob, now: Date): { state: string; pro
     };
   }
   return null;
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: it exists but belongs to another user.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 function summarise(row: Row, job: StatusJob, tz: string): RunSummary {

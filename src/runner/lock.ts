@@ -7,6 +7,7 @@ import { LEASE_TABLE } from '../../migrations/20261202001200_lease_lock.js';
 import type { Database } from '../db/connect.js';
 import { LockHeldError, OperationError } from '../errors.js';
 import { isConflict } from './retry.js';
+import { processAlive } from '../util/process.js';
 
 export interface RunLock {
   /**
@@ -184,10 +185,5 @@ function isStale(path: string): boolean {
     return false;
   }
   if (!Number.isInteger(pid) || pid <= 0) return true;
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ESRCH';
-  }
+  return !processAlive(pid);
 }

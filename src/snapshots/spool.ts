@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OperationError } from '../errors.js';
 import type { Snapshot } from './store.js';
+import { processAlive } from '../util/process.js';
 
 /** One record: user id and total, both signed 64-bit little-endian. */
 const RECORD_BYTES = 16;
@@ -164,7 +165,7 @@ export async function sweepLeftovers(parent: string): Promise<string[]> {
     try {
       const old = Date.now() - (await stat(path)).mtimeMs > STALE_MS;
       // Directories of older versions carry no pid: only age tells.
-      const dead = pid === undefined ? old : Number(pid) !== process.pid && !alive(Number(pid));
+      const dead = pid === undefined ? old : Number(pid) !== process.pid && !processAlive(Number(pid));
       if (!dead && !old) continue;
       await rm(path, { recursive: true, force: true });
       removed.push(path);
@@ -175,11 +176,4 @@ export async function sweepLeftovers(parent: string): Promise<string[]> {
   return removed;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+

@@ -4,18 +4,8 @@ import { expiredAccounts } from '../../src/jobs/check/expired-accounts.js';
 import { DIALECTS, useTestDatabase } from '../helpers/db.js';
 import { runCli } from '../helpers/cli.js';
 import { dump, insertUser, money, normalise } from '../helpers/fixtures.js';
-import { ACTIVE, DAY, NOW_ISO, UNIX, countRows, norm, panelLocal, stepRunner } from './check.helpers.js';
+import { ACTIVE, DAY, DEPENDENTS, NOW_ISO, UNIX, countRows, norm, panelLocal, stepRunner } from './check.helpers.js';
 
-const DEPENDENTS: [table: string, column: string][] = [
-  ['link', 'userid'],
-  ['login_ip', 'userid'],
-  ['ss_invite_code', 'user_id'],
-  ['user_token', 'user_id'],
-  ['bought', 'userid'],
-  ['code', 'userid'],
-  ['disconnect_ip', 'userid'],
-  ['radius_ban', 'userid'],
-];
 
 /** Never used for 14+ days: rule d (and c) delete it at NOW. */
 const DOOMED = { t: 0, u: 0, d: 0, last_check_in_time: 0, reg_date: panelLocal(-20 * DAY) };

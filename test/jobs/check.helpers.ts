@@ -17,6 +17,18 @@ export const NOW_ISO = NOW.toISOString();
 export const UNIX = Math.floor(NOW.getTime() / 1000);
 export const DAY = 86_400;
 
+/** The per-user tables SPEC §2 lists, keyed by their user column (ss_password_reset goes by email). */
+export const DEPENDENTS: [table: string, column: string][] = [
+  ['link', 'userid'],
+  ['login_ip', 'userid'],
+  ['ss_invite_code', 'user_id'],
+  ['user_token', 'user_id'],
+  ['bought', 'userid'],
+  ['code', 'userid'],
+  ['disconnect_ip', 'userid'],
+  ['radius_ban', 'userid'],
+];
+
 /** Panel-local (Asia/Shanghai) wall time of NOW + offset seconds, as the DATETIME columns hold it. */
 export function panelLocal(offsetSeconds = 0): string {
   const d = new Date(NOW.getTime() + (offsetSeconds + 8 * 3600) * 1000);

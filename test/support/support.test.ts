@@ -3,20 +3,10 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { DIALECTS, useTestDatabase } from '../helpers/db.js';
 import { dump, insertOrder, insertUser, money } from '../helpers/fixtures.js';
-import { ACTIVE, DAY, NOW_ISO, UNIX, panelLocal } from '../jobs/check.helpers.js';
+import { ACTIVE, DAY, DEPENDENTS, NOW_ISO, UNIX, panelLocal } from '../jobs/check.helpers.js';
 
 /** Never used for 14+ days, registered 40 days ago: rules b, c and d delete it at NOW. */
 const DOOMED = { t: 0, u: 0, d: 0, last_check_in_time: 0, reg_date: panelLocal(-40 * DAY) };
-const DEPENDENTS: [string, string][] = [
-  ['link', 'userid'],
-  ['login_ip', 'userid'],
-  ['ss_invite_code', 'user_id'],
-  ['user_token', 'user_id'],
-  ['bought', 'userid'],
-  ['code', 'userid'],
-  ['disconnect_ip', 'userid'],
-  ['radius_ban', 'userid'],
-];
 const ALL_DEPENDENT_TABLES = [...DEPENDENTS.map(([t]) => t), 'ss_password_reset'];
 
 async function addDependents(knex: Knex, userId: number, email: string): Promise<void> {
