@@ -246,7 +246,7 @@ function commandPath(cmd: Command): string {
   return names.join(' ');
 }
 
-/** package.json is one level up from src/ (tests) and two from dist/src/ (installed). */
+/** package.json is one level up from src/ (tests) and from dist/spanel.cjs (the bundle). */
 function readVersion(): string {
   const require = createRequire(import.meta.url);
   for (const path of ['../../package.json', '../package.json']) {

@@ -1,31 +1,22 @@
-import { readdirSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import type { Knex } from 'knex';
+import { MIGRATIONS } from '../../migrations/index.js';
 import type { SpanelMigration } from '../../migrations/_schema.js';
 import { checkedSchema } from './schema-family.js';
 
 /**
- * Migrations are compiled with the package (dist/migrations/*.js) and loaded through a custom
- * source, so `spanel migrate` runs from an installed package without ts-node or a knexfile.
+ * Migrations are part of the build (migrations/index.ts lists them) and run through a custom
+ * source, so `spanel migrate` works from an installed package without ts-node or a knexfile.
  */
 export const MIGRATIONS_TABLE = 'spanel_migrations';
-const DIR = fileURLToPath(new URL('../../migrations/', import.meta.url));
-
-/** Compiled .js in an installed package; .ts when the tests run the sources directly. */
-function migrationFiles(): Map<string, string> {
-  const files = readdirSync(DIR).filter((f) => /^\d+_[\w-]+\.(js|ts)$/.test(f) && !f.endsWith('.d.ts'));
-  return new Map(files.map((f) => [f.replace(/\.(js|ts)$/, ''), f]));
-}
 
 export function migrationNames(): string[] {
-  return [...migrationFiles().keys()].sort();
+  return Object.keys(MIGRATIONS).sort();
 }
 
 async function load(name: string): Promise<SpanelMigration> {
-  const file = migrationFiles().get(name);
-  if (!file) throw new Error(`migration ${name} is missing from ${DIR}`);
-  const mod = (await import(new URL(`../../migrations/${file}`, import.meta.url).href)) as { default: SpanelMigration };
-  return mod.default;
+  const m = MIGRATIONS[name];
+  if (!m) throw new Error(`migration ${name} is not in migrations/index.ts`);
+  return m;
 }
 
 const source: Knex.MigrationSource<string> = {

@@ -1,3 +1,4 @@
+import { readdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appliedMigrations, migrateLatest, migrationNames, planPending } from '../../src/db/migrations.js';
 import { runCli } from '../helpers/cli.js';
@@ -15,6 +16,17 @@ const ALL_PANEL_TABLES = [
   'ss_invite_code', 'user_token', 'ss_password_reset', 'bought', 'code', 'disconnect_ip', 'radius_ban',
 ];
 const SPANEL_TABLES = ['spanel_run', 'spanel_money_ledger', 'spanel_archived_user', 'spanel_traffic_snapshot', 'spanel_lock', 'spanel_run_change', 'spanel_archived_row'];
+
+describe('the migration list', () => {
+  it('names every migration file in migrations/, so the bundled CLI carries them all', () => {
+    const files = readdirSync(new URL('../../migrations/', import.meta.url))
+      .filter((f) => /^\d+_[\w-]+\.ts$/.test(f))
+      .map((f) => f.replace(/\.ts$/, ''))
+      .sort();
+    expect(files.length).toBeGreaterThanOrEqual(5);
+    expect(migrationNames()).toEqual(files);
+  });
+});
 
 describe.each(DIALECTS)('migrate on an empty %s database', (dialect) => {
   let t: TestDatabase;
