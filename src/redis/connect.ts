@@ -46,7 +46,9 @@ export async function openRedis(url: string): Promise<RedisConnection> {
 async function createClient(t: RedisTopology): Promise<RedisClient> {
   const { Redis, Cluster } = await import('ioredis');
   const auth = { ...(t.username ? { username: t.username } : {}), ...(t.password ? { password: t.password } : {}) };
-  const common: RedisOptions = { lazyConnect: true, connectTimeout: CONNECT_TIMEOUT_MS, commandTimeout: COMMAND_TIMEOUT_MS, ...auth };
+  // No CLIENT SETINFO on connect: two round trips before the first command, and inside the
+  // bundled CLI ioredis would look for its version in a package.json that is not its own.
+  const common: RedisOptions = { lazyConnect: true, connectTimeout: CONNECT_TIMEOUT_MS, commandTimeout: COMMAND_TIMEOUT_MS, disableClientInfo: true, ...auth };
   switch (t.kind) {
     case 'single':
       return new Redis({

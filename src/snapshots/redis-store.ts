@@ -2,6 +2,7 @@ import type { Cluster, Redis } from 'ioredis';
 import calculateSlot from 'cluster-key-slot';
 import { closeRedis, describeRedisError, withDeadline, type RedisConnection } from '../redis/connect.js';
 import type { RedisTopology } from '../redis/url.js';
+import { readByScript, SCRIPTS_REFUSED, writeByScript } from './redis-scripts.js';
 import { parseTotal, snapshotKey, SnapshotStoreError, type Snapshot, type SnapshotKind, type SnapshotStore, type WritePass } from './store.js';
 
 /** Reads happen inside the job's transaction: give a failover a little time, not the run's. */
@@ -47,15 +48,30 @@ export class RedisSnapshotStore implements SnapshotStore {
   async read(kind: SnapshotKind, userIds: readonly number[]): Promise<Map<number, bigint>> {
     const out = new Map<number, bigint>();
     if (userIds.length === 0) return out;
-    const keys = userIds.map((id) => snapshotKey(this.prefix, kind, id));
-    const values = await this.attempt(`reading ${kind} snapshots`, READ_DEADLINE_MS, () =>
-      this.topology.kind === 'cluster' ? this.mgetBySlot(keys) : (this.redis as Redis).mget(...keys),
-    );
-    values.forEach((v, i) => {
-      const total = v === null ? null : parseTotal(v);
+    const values = await this.attempt(`reading ${kind} snapshots`, READ_DEADLINE_MS, () => this.readValues(kind, userIds));
+    values.forEach((total, i) => {
       if (total !== null) out.set(userIds[i]!, total);
     });
     return out;
+  }
+
+  private async readValues(kind: SnapshotKind, userIds: readonly number[]): Promise<(bigint | null)[]> {
+    if (this.topology.kind !== 'cluster' && this.scripts) {
+      try {
+        return await readByScript(this.redis as Redis, `${this.prefix}user:`, `:${kind}`, userIds);
+      } catch (err) {
+        this.refusesScripts(err);
+      }
+    }
+    const keys = userIds.map((id) => snapshotKey(this.prefix, kind, id));
+    const values = this.topology.kind === 'cluster' ? await this.mgetBySlot(keys) : await (this.redis as Redis).mget(...keys);
+    return values.map((v) => (v === null ? null : parseTotal(v)));
+  }
+
+  /** Rethrows anything but the server's refusal to run scripts, after which commands are used. */
+  private refusesScripts(err: unknown): void {
+    if (!SCRIPTS_REFUSED.test((err as Error)?.message ?? '')) throw err;
+    this.scripts = false;
   }
 
   async write(kind: SnapshotKind, batch: readonly Snapshot[], ttlSeconds: number): Promise<void> {
@@ -66,6 +82,14 @@ export class RedisSnapshotStore implements SnapshotStore {
         await Promise.all(batch.map((s) => cluster.set(snapshotKey(this.prefix, kind, s.userId), s.total.toString(), 'EX', ttlSeconds)));
         return;
       }
+      if (this.scripts) {
+        try {
+          await writeByScript(this.redis as Redis, `${this.prefix}user:`, `:${kind}`, batch, ttlSeconds);
+          return;
+        } catch (err) {
+          this.refusesScripts(err);
+        }
+      }
       const pipeline = (this.redis as Redis).pipeline();
       for (const s of batch) pipeline.set(snapshotKey(this.prefix, kind, s.userId), s.total.toString(), 'EX', ttlSeconds);
       const results = await pipeline.exec();
@@ -73,6 +97,9 @@ export class RedisSnapshotStore implements SnapshotStore {
       if (failed) throw failed[0] as Error;
     });
   }
+
+  /** False once the server refused a script (an ACL without @scripting): MGET and SET pipelines then. */
+  private scripts = true;
 
   /**
    * On a Sentinel group, a pass of writes is checked afterwards: a master demoted by a failover

@@ -8,6 +8,11 @@ import { processAlive } from '../util/process.js';
 
 /** One record: user id and total, both signed 64-bit little-endian. */
 const RECORD_BYTES = 16;
+const LITTLE_ENDIAN = new Uint8Array(new BigInt64Array([1n]).buffer)[0] === 1;
+
+function swapWords(buf: Buffer): void {
+  buf.swap64();
+}
 
 /**
  * Snapshots waiting for the commit, on disk rather than in memory so that a scan of any number
@@ -36,11 +41,16 @@ export class SnapshotSpool {
   async append(batch: readonly Snapshot[]): Promise<void> {
     if (!this.handle) throw new Error(`snapshot spool ${this.path} is closed`);
     if (batch.length === 0) return;
-    const buf = Buffer.allocUnsafe(batch.length * RECORD_BYTES);
-    batch.forEach((s, i) => {
-      buf.writeBigInt64LE(BigInt(s.userId), i * RECORD_BYTES);
-      buf.writeBigInt64LE(s.total, i * RECORD_BYTES + 8);
-    });
+    // A typed view writes each field without Buffer#writeBigInt64LE's per-call range checks
+    // (the values are in range: ids are INTs, totals were checked against BIGINT_MAX).
+    const words = new BigInt64Array(batch.length * 2);
+    for (let i = 0; i < batch.length; i++) {
+      const s = batch[i]!;
+      words[2 * i] = BigInt(s.userId);
+      words[2 * i + 1] = s.total;
+    }
+    const buf = Buffer.from(words.buffer, 0, words.byteLength);
+    if (!LITTLE_ENDIAN) swapWords(buf);
     await this.handle.write(buf, 0, buf.length);
     this.count_ += batch.length;
   }
@@ -50,17 +60,18 @@ export class SnapshotSpool {
     await this.closeHandle();
     const file = await open(this.path, 'r');
     try {
-      const buf = Buffer.allocUnsafe(size * RECORD_BYTES);
+      // Its own (8-byte aligned) memory, so the BigInt64Array view below can be laid over it.
+      const buf = Buffer.from(new BigInt64Array(size * 2).buffer);
       let position = 0;
       for (;;) {
         const { bytesRead } = await file.read(buf, 0, buf.length, position);
         const records = Math.floor(bytesRead / RECORD_BYTES);
         if (records === 0) return;
         position += records * RECORD_BYTES;
-        const batch: Snapshot[] = [];
-        for (let i = 0; i < records; i++) {
-          batch.push({ userId: Number(buf.readBigInt64LE(i * RECORD_BYTES)), total: buf.readBigInt64LE(i * RECORD_BYTES + 8) });
-        }
+        if (!LITTLE_ENDIAN) swapWords(buf.subarray(0, records * RECORD_BYTES));
+        const words = new BigInt64Array(buf.buffer, buf.byteOffset, records * 2);
+        const batch: Snapshot[] = new Array(records);
+        for (let i = 0; i < records; i++) batch[i] = { userId: Number(words[2 * i]), total: words[2 * i + 1]! };
         yield batch;
       }
     } finally {

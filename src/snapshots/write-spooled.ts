@@ -24,9 +24,19 @@ export async function writeSpooled(
     const check = (await store.beginWrites?.()) ?? null;
     let written = 0;
     progress(0);
-    for await (const batch of spool.batches(batchSize)) {
-      await store.write(kind, batch, ttlSeconds);
-      progress((written += batch.length));
+    // Two batches in flight: the next is read from the spool and sent while Redis answers the
+    // last, so the writes wait on neither the disk nor one round trip per batch.
+    let inFlight: Promise<void> | null = null;
+    try {
+      for await (const batch of spool.batches(batchSize)) {
+        const sending = store.write(kind, batch, ttlSeconds).then(() => progress((written += batch.length)));
+        sending.catch(() => undefined); // awaited below; an error is thrown there, not lost
+        if (inFlight) await inFlight;
+        inFlight = sending;
+      }
+      if (inFlight) await inFlight;
+    } finally {
+      await inFlight?.catch(() => undefined); // nothing of this pass is left running on an error
     }
     if (check === null || (await check.settled())) return;
     if (pass >= MAX_PASSES) {

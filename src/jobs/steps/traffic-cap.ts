@@ -12,9 +12,10 @@ import { unlessStoreFails } from './store-outage.js';
 const GIB = 1024n ** 3n;
 export const DEFAULT_BATCH_SIZE = 5000;
 /**
- * Snapshots per write pipeline. Smaller than the scan page on purpose: every pipelined command
- * is a handful of objects that live until the pipeline's reply, and 5000 of them outlived V8's
- * young generation, so a 1M-user run's heap climbed to 150 MB of garbage between collections.
+ * Snapshots per write call (one script call, or a pipeline where scripts are refused). Smaller
+ * than the scan page on purpose: a pipelined command is a handful of objects that live until the
+ * reply, and 5000 of them outlived V8's young generation, so a 1M-user run's heap climbed to
+ * 150 MB of garbage between collections.
  */
 export const WRITE_BATCH_SIZE = 1000;
 /** Over-cap users per disabling UPDATE (an id list, so bounded like the pages). */
@@ -126,8 +127,8 @@ async function scanUsers(
     // scan is then the only thing the step waits for.
     next = rows.length < batchSize ? null : page(lastId);
     next?.catch(() => undefined); // awaited on the next turn; an error is thrown there, not lost
-    const batch = all.filter((s) => s.total <= BIGINT_MAX);
-    for (const s of all) if (s.total > BIGINT_MAX) scan.skippedRows.push({ table: 'user', id: s.userId, reason: 'u + d exceeds the BIGINT range: no snapshot can hold it' });
+    const batch = all.some((s) => s.total > BIGINT_MAX) ? all.filter((s) => s.total <= BIGINT_MAX) : all;
+    if (batch !== all) for (const s of all) if (s.total > BIGINT_MAX) scan.skippedRows.push({ table: 'user', id: s.userId, reason: 'u + d exceeds the BIGINT range: no snapshot can hold it' });
     const previous = await store.read(cfg.kind, batch.map((s) => s.userId), ctx.trx);
     for (const s of batch) {
       const before = previous.get(s.userId);
