@@ -102,7 +102,7 @@ function restoreRows(userId: number, state: RestoreState): Step {
       const byTable = new Map<string, Record<string, unknown>[]>();
       for (const r of archived) byTable.set(r.table_name, [...(byTable.get(r.table_name) ?? []), JSON.parse(r.row_json) as Record<string, unknown>]);
       const known = DEPENDENT_TABLES.map((d) => d.table);
-      const present = await ctx.dialect.existingTables(ctx.trx, [...byTable.keys()]);
+      const present = ctx.tables;
       const counts: Record<string, number> = {};
       const changes: RowChange[] = [];
       const skipped: string[] = [];

@@ -1,5 +1,6 @@
 import { Decimal } from 'decimal.js';
 import { parseRedisUrl, REDIS_URL_FORMS } from '../redis/url.js';
+import { isTimeZone } from '../time/zone.js';
 
 /** A parser returns the parsed value or throws a string saying what the setting accepts. */
 export type Parser<T> = (raw: string) => T;
@@ -48,11 +49,7 @@ export const intList: Parser<number[]> = (raw) => {
 
 export const timezone: Parser<string> = (raw) => {
   const tz = raw.trim();
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: tz });
-  } catch {
-    throw 'an IANA time zone such as Asia/Shanghai or UTC';
-  }
+  if (!isTimeZone(tz)) throw 'an IANA time zone such as Asia/Shanghai or UTC';
   return tz;
 };
 

@@ -18,7 +18,7 @@ export function recordTopUp(state: ConfirmState): Step {
     title: 'Top-up row in the panel history',
     async run(ctx) {
       if (!state.won || !state.payer) return { count: 0, changes: [], notes: ['skipped: this run did not credit the payer'] };
-      if (!(await ctx.dialect.existingTables(ctx.trx, [CODE_TABLE])).has(CODE_TABLE)) {
+      if (!ctx.tables.has(CODE_TABLE)) {
         return { count: 0, changes: [], skipped: [CODE_TABLE], notes: ['this panel has no code table: no top-up row to write'] };
       }
       const row = {

@@ -14,8 +14,8 @@ const INSERT_CHUNK = 500;
  * rolled back) with the changes it describes. A database whose migration adding the table is
  * still pending keeps no sample rather than failing the job.
  */
-export async function recordChangeSample(db: Knex, runId: number, steps: StepReport[], sampleSize: number): Promise<void> {
-  if (!steps.some((s) => s.changes.length > 0) || !(await db.schema.hasTable(RUN_CHANGE_TABLE))) return;
+export async function recordChangeSample(db: Knex, runId: number, steps: StepReport[], sampleSize: number, tables: ReadonlySet<string>): Promise<void> {
+  if (!steps.some((s) => s.changes.length > 0) || !tables.has(RUN_CHANGE_TABLE)) return;
   const rows: Record<string, unknown>[] = [];
   for (const step of steps) {
     const perTable = new Map<string, number>();

@@ -16,7 +16,7 @@ import { preflight } from './preflight.js';
 import { retryingConflicts } from './retry.js';
 import { onWritableServer } from './server.js';
 import { describeSkipped, logSkippedRows } from './skips.js';
-import type { AfterCommitEffect, BatchedStepContext, CommandSpec, Outcome, ProgressSink, RunResult, Services, StepContext, StepOutcome, StepReport } from './types.js';
+import type { AfterCommitEffect, BatchedStepContext, CommandSpec, Outcome, ProgressSink, RunResult, ServiceDeps, Services, StepContext, StepOutcome, StepReport } from './types.js';
 
 const NO_SERVICES: Services = { close: async () => undefined };
 
@@ -62,6 +62,7 @@ export async function runCommand(spec: CommandSpec, deps: RunDeps, opts: RunOpti
   let lock: RunLock = NO_LOCK;
   let runId: number | null = null;
   let services: Services = NO_SERVICES;
+  let opening: Promise<Services> | null = null;
   let outcome: Outcome = 'success';
   let error: unknown = null;
   const missingEffects: RunResult['missingEffects'] = [];
@@ -69,9 +70,12 @@ export async function runCommand(spec: CommandSpec, deps: RunDeps, opts: RunOpti
   try {
     // Before the transaction too, a signal ends the wait (a history insert held by a global
     // read lock, a lock or check on a frozen server): the process must not outlive its stop.
-    await raceAbort(preflight(db, spec), abort.signal);
+    const schema = await raceAbort(preflight(db, spec), abort.signal);
+    const tables: ReadonlySet<string> = new Set(schema.tables.keys());
     opts = await raceAbort(onWritableServer(db, settings, log, opts), abort.signal);
     clock = new Clock(opts.now, settings.timezone);
+    // The command's services (a Redis connection) open while the lease and history row are written.
+    opening = openServices(spec, { db: db.knex, dialect: db.dialect, settings, log, clock });
     if (spec.lockName && !opts.dryRun) lock = await raceAbort(acquireLock(db, spec.lockName, { leaseSeconds: settings.lockLease, log }), abort.signal);
     if (!opts.dryRun) {
       runId = await raceAbort(recordStart(db.knex, {
@@ -83,10 +87,11 @@ export async function runCommand(spec: CommandSpec, deps: RunDeps, opts: RunOpti
       }), abort.signal);
       await notify(deps, log, (o) => o.onStart?.(spec));
     }
-    services = (await spec.services?.({ db: db.knex, dialect: db.dialect, settings, log, clock })) ?? NO_SERVICES;
+    services = await opening;
     const base = {
       db: db.knex,
       dialect: db.dialect,
+      tables,
       clock,
       settings,
       dryRun: opts.dryRun,
@@ -103,7 +108,7 @@ export async function runCommand(spec: CommandSpec, deps: RunDeps, opts: RunOpti
       // Each batch commits on its own: a signal stops the steps between batches and they report
       // what their committed batches did, so the run says what was really deleted.
       await runSteps<BatchedStepContext>(spec.steps, { ...base, trx: null }, steps, abort.signal, false, deps.progress);
-      if (runId !== null) await recordChangeSample(db.knex, runId, steps, base.sampleSize);
+      if (runId !== null) await recordChangeSample(db.knex, runId, steps, base.sampleSize, tables);
       if (abort.signal.aborted) throw batchedInterruption(abort.signal.reason as NodeJS.Signals, steps);
     } else {
       const transactional = spec.steps;
@@ -114,7 +119,7 @@ export async function runCommand(spec: CommandSpec, deps: RunDeps, opts: RunOpti
         return inTransaction(db, { dryRun: opts.dryRun, signal: abort.signal, runId, log }, async (trx) => {
           await runSteps<StepContext>(transactional, { ...base, trx }, steps, abort.signal, true, deps.progress);
           if (!opts.dryRun) await lock.verify(trx);
-          if (runId !== null) await recordChangeSample(trx, runId, steps, base.sampleSize);
+          if (runId !== null) await recordChangeSample(trx, runId, steps, base.sampleSize, tables);
           if (runId !== null) await markCommittedInTransaction(trx, runId, steps, started);
         });
       });
@@ -168,10 +173,18 @@ export async function runCommand(spec: CommandSpec, deps: RunDeps, opts: RunOpti
     }
   } finally {
     await lock.release().catch((err) => log.warn({ err }, 'could not release the lock (the server frees it on disconnect)'));
+    if (services === NO_SERVICES && opening) services = await opening.catch(() => NO_SERVICES);
     await services.close().catch((err: unknown) => log.warn({ err }, 'closing a service failed'));
     if (!deps.database) await db.close();
   }
   return result;
+}
+
+/** Never an unhandled rejection: a failure surfaces where the run awaits the services. */
+function openServices(spec: CommandSpec, deps: ServiceDeps): Promise<Services> {
+  const opening = Promise.resolve(spec.services?.(deps)).then((s) => s ?? NO_SERVICES);
+  opening.catch(() => undefined);
+  return opening;
 }
 
 /**

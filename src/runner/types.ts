@@ -66,6 +66,8 @@ export interface StepContext {
   /** The pool: only for batched commands that run their own short transactions. */
   db: Knex;
   dialect: Dialect;
+  /** Every base table of the database, as the runner's preflight found them: ask this, not information_schema. */
+  tables: ReadonlySet<string>;
   clock: Clock;
   settings: Settings;
   dryRun: boolean;

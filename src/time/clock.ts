@@ -1,3 +1,5 @@
+import { wallTime } from './zone.js';
+
 /**
  * "now" as every step sees it. Unix-second columns compare with `unix`; the panel's DATETIME
  * columns hold panel-local wall time, so they compare with strings rendered in the panel's zone
@@ -6,34 +8,23 @@
  */
 export class Clock {
   readonly unix: number;
-  private readonly fmt: Intl.DateTimeFormat;
 
   constructor(
     readonly date: Date,
     readonly timezone: string,
   ) {
     this.unix = Math.floor(date.getTime() / 1000);
-    this.fmt = new Intl.DateTimeFormat('en-US', {
-      timeZone: timezone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      second: '2-digit',
-    });
   }
 
   /** Panel-local wall time of `now + offsetSeconds`, as `YYYY-MM-DD HH:mm:ss` for DATETIME columns. */
   panelLocal(offsetSeconds = 0): string {
-    const w = this.wall(new Date(this.date.getTime() + offsetSeconds * 1000));
+    const w = this.wall(this.date.getTime() + offsetSeconds * 1000);
     return `${w.year}-${w.month}-${w.day} ${w.hour}:${w.minute}:${w.second}`;
   }
 
   /** One (or n) calendar month(s) back in panel time; the 31st falls back to the month's last day. */
   panelMonthsAgo(months = 1): string {
-    const w = this.wall(this.date);
+    const w = this.wall(this.date.getTime());
     let y = Number(w.year);
     let m = Number(w.month) - months;
     while (m < 1) {
@@ -47,19 +38,19 @@ export class Clock {
 
   /** Prefix of the warnings written to user.warming: panel-local `YYYYMMDD HH:mm:ss`. */
   warningStamp(): string {
-    const w = this.wall(this.date);
+    const w = this.wall(this.date.getTime());
     return `${w.year}${w.month}${w.day} ${w.hour}:${w.minute}:${w.second}`;
   }
 
-  private wall(d: Date): Record<'year' | 'month' | 'day' | 'hour' | 'minute' | 'second', string> {
-    const parts = Object.fromEntries(this.fmt.formatToParts(d).map((p) => [p.type, p.value]));
+  private wall(ms: number): Record<'year' | 'month' | 'day' | 'hour' | 'minute' | 'second', string> {
+    const w = wallTime(ms, this.timezone);
     return {
-      year: String(parts.year).padStart(4, '0'),
-      month: parts.month!,
-      day: parts.day!,
-      hour: parts.hour!,
-      minute: parts.minute!,
-      second: parts.second!,
+      year: String(w.year).padStart(4, '0'),
+      month: pad(w.month),
+      day: pad(w.day),
+      hour: pad(w.hour),
+      minute: pad(w.minute),
+      second: pad(w.second),
     };
   }
 }

@@ -23,6 +23,8 @@ export async function archiveCandidates(
   ctx: StepContext,
   rules: DeletionRule[],
   candidate: (qb: Knex.QueryBuilder) => void,
+  /** Stop after the batch that takes the count past this (the step then refuses the run). */
+  stopAbove = Infinity,
 ): Promise<{ count: number; changes: RowChange[]; archived: ArchivedSet }> {
   const firstArchiveId = await nextArchiveId(ctx);
   const changes: RowChange[] = [];
@@ -51,6 +53,7 @@ export async function archiveCandidates(
     count += rows.length;
     last = ids[ids.length - 1]!;
     ctx.progress?.({ done: count, what: 'accounts archived' });
+    if (count > stopAbove) break;
   }
   // A dry run has no run id; its archive rows are the ones above the id it started from.
   const archived: ArchivedSet = (alias) => (qb) => {

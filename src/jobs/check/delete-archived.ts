@@ -23,7 +23,7 @@ export async function deleteArchived(
   ctx: StepContext,
   archived: ArchivedSet,
 ): Promise<{ counts: Record<string, number>; skipped: string[] }> {
-  const present = await ctx.dialect.existingTables(ctx.trx, DEPENDENT_TABLES.map((d) => d.table));
+  const present = ctx.tables;
   const dependents = DEPENDENT_TABLES.filter((d) => present.has(d.table));
   const counts: Record<string, number> = Object.fromEntries([...dependents.map((d) => [d.table, 0]), ['user', 0]]);
   let last = 0;

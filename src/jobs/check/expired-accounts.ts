@@ -20,10 +20,10 @@ export const expiredAccounts: Step = {
   async run(ctx) {
     const rules = deletionRules(ctx);
     const candidate = candidateWhere(rules);
-    const qualifying = Number((await ctx.trx('user').where(candidate).count({ n: '*' }).first())?.n ?? 0);
-    refuseOverCap(ctx, qualifying);
-    const archive = await archiveCandidates(ctx, rules, candidate);
-    refuseOverCap(ctx, archive.count);
+    // Archiving stops one batch past the cap: the run is refused then, and only that refusal pays
+    // for counting every candidate (a second scan of the user table no normal run needs).
+    const archive = await archiveCandidates(ctx, rules, candidate, ctx.force ? Infinity : ctx.settings.maxDeletePerRun);
+    if (overCap(ctx, archive.count)) refuseOverCap(ctx, Number((await ctx.trx('user').where(candidate).count({ n: '*' }).first())?.n ?? 0));
     const tally = emptyTally();
     await recoverReferred(ctx, archive.archived, tally);
     const deleted = await deleteArchived(ctx, archive.archived);

@@ -14,7 +14,7 @@ export const ipRecords: Step = {
   title: 'IP records',
   async run(ctx) {
     const tables = Object.keys(IP_RECORD_MAX_AGE);
-    const present = await ctx.dialect.existingTables(ctx.trx, tables);
+    const present = ctx.tables;
     const counts: Record<string, number> = {};
     const changes: RowChange[] = [];
     for (const table of tables.filter((t) => present.has(t))) {

@@ -19,7 +19,7 @@ export const logRetention: BatchedStep = {
   title: 'Old log rows',
   async run(ctx) {
     const cutoff = ctx.clock.unix - ctx.settings.logRetentionDays * 86_400;
-    const present = await ctx.dialect.existingTables(ctx.db, LOG_TABLES.map((t) => t.table));
+    const present = ctx.tables;
     const tables: Record<string, TableResult> = {};
     let stopped = false;
     for (const { table, column } of LOG_TABLES.filter((t) => present.has(t.table))) {
