@@ -131,6 +131,15 @@ async function recoverRewards(conn, userIds, now) {
   return rewards.length;
 }
 
+const columnCache = new Map();
+async function columnsOf(conn, table) {
+  if (!columnCache.has(table)) {
+    const [rows] = await conn.query('SELECT column_name AS c FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = ? ORDER BY ordinal_position', [table]);
+    columnCache.set(table, rows.map((r) => r.c));
+  }
+  return columnCache.get(table);
+}
+
 const USER_COLUMNS = [
   'id', 'user_name', 'email', 'pass', 'passwd', 'is_admin', 'enable', 't', 'u', 'd', 'transfer_enable', 'transfer_limit',
   'last_day_t', 'money', 'ref_by', 'score', 'class', 'class_expire', 'expire_in', 'reg_date', 'node_group', 'ban_times',
@@ -173,7 +182,20 @@ export async function floorCheck(conn, now, { maxDelete = 200, force = false } =
         [now, ids],
       );
       for (const { table, column } of DEPENDENT_TABLES) {
-        await conn.query(`DELETE FROM ${table} WHERE ${column} IN (?)`, [column === 'email' ? cands.map((c) => c.email) : ids]);
+        const keys = column === 'email' ? cands.map((c) => c.email) : ids;
+        // Archived as spanel archives them (spanel user restore puts them back): each row as JSON,
+        // tied to its user's archive row.
+        const cols = await columnsOf(conn, table);
+        // The archive row of the owner by a subquery per matched row: a join let the optimizer
+        // walk the (unindexed) dependent table once per archived user.
+        const owner = `(SELECT a.id FROM spanel_archived_user a WHERE a.${column === 'email' ? 'email' : 'user_id'} = d.${column} AND a.user_id IN (?) ORDER BY a.id DESC LIMIT 1)`;
+        await conn.query(
+          `INSERT INTO spanel_archived_row (archive_id, user_id, table_name, row_json)
+           SELECT ${owner}, (SELECT a.user_id FROM spanel_archived_user a WHERE a.id = ${owner}), ?, JSON_OBJECT(${cols.map((c) => `'${c}', d.\`${c}\``).join(', ')})
+           FROM ${table} d WHERE d.${column} IN (?)`,
+          [ids, ids, table, keys],
+        );
+        await conn.query(`DELETE FROM ${table} WHERE ${column} IN (?)`, [keys]);
       }
       return affected(conn, 'DELETE FROM user WHERE id IN (?)', [ids]);
     });

@@ -169,7 +169,7 @@ async function measureFloor(conn, redis, who, job, now, batch, target) {
   }
 }
 
-/** Medians over the repeats; for dbclean the floor is the faster of its two bare forms. */
+/** Medians over the repeats; for dbclean the floor is its bounded-batch form. */
 function summarise(job, r) {
   const med = (xs) => (xs.length ? median(xs.map((x) => x.ms)) : null);
   r.spanelSeconds = seconds(med(r.spanel));
@@ -181,8 +181,10 @@ function summarise(job, r) {
     const batched = med(r.floorBatched);
     r.floorSingleSeconds = seconds(single);
     r.floorBatchedSeconds = seconds(batched);
-    const best = [single, batched].filter((x) => x !== null);
-    r.floorSeconds = best.length ? seconds(Math.min(...best)) : null;
+    // The ratio is against the batched floor: SPEC §3 asks dbclean for short bounded
+    // transactions, and one transaction over every log table (floorSingle, shown for scale) is
+    // not the same work: it holds its locks and undo for the whole run.
+    r.floorSeconds = batched !== null ? seconds(batched) : null;
     r.rowsDeleted = r.spanel[0]?.steps?.['log-retention']?.count ?? null;
     r.longestTransactionMs = r.spanel.length ? Math.max(...r.spanel.map((x) => x.transactions?.longestSeenMs ?? 0)) : null;
     r.longestBatchMs = r.spanel.length ? Math.max(...r.spanel.map((x) => x.longestBatchMs ?? 0)) : null;

@@ -5,7 +5,7 @@ import { connect, log } from './env.mjs';
 import { DEPENDENT_TABLES, IP_TABLES, LOG_TABLES } from './seed.mjs';
 
 export const USER_TABLES = ['user', 'ss_node', 'paylist', 'payback'];
-export const SPANEL_TABLES = ['spanel_run', 'spanel_money_ledger', 'spanel_archived_user', 'spanel_traffic_snapshot'];
+export const SPANEL_TABLES = ['spanel_run', 'spanel_money_ledger', 'spanel_archived_user', 'spanel_archived_row', 'spanel_run_change', 'spanel_traffic_snapshot'];
 
 /** Every seeded table: what the pristine copy holds. */
 export const SEEDED_TABLES = [
@@ -147,6 +147,7 @@ export async function digest(conn, job) {
     await crc('paylist', 'id, userid, total, status, IFNULL(tradeno, "")');
     await crc('payback', 'total, userid, ref_by, ref_get, callback, IFNULL(paylist_id, "")');
     await crc('spanel_archived_user', 'user_id');
+    await crc('spanel_archived_row', "user_id, table_name, JSON_LENGTH(row_json)");
     await crc('spanel_money_ledger', 'user_id, amount_before, amount_after, delta');
     for (const t of [...IP_TABLES, ...DEPENDENT_TABLES.map((d) => d.table)]) {
       const [rows] = await conn.query(`SELECT COUNT(*) AS n FROM ${q(t)}`);
