@@ -13,7 +13,7 @@ import type { Snapshot } from './store.js';
  * argument; a read answers one string, a value per id in order ('' for none, or not an integer,
  * as MGET and parseTotal would see it: other types read as none, surrounding blanks trimmed).
  */
-const READ_LUA = `
+const READ = script(`
 local prefix, suffix = ARGV[1], ARGV[2]
 local keys, out = {}, {}
 for id in string.gmatch(ARGV[3], '%d+') do keys[#keys + 1] = prefix .. id .. suffix end
@@ -25,16 +25,16 @@ for i = 1, #keys, 1000 do
     out[#out + 1] = v or ''
   end
 end
-return table.concat(out, ',')`;
+return table.concat(out, ',')`);
 
-const WRITE_LUA = `
+const WRITE = script(`
 local prefix, suffix, ttl = ARGV[1], ARGV[2], ARGV[3]
 local n = 0
 for id, total in string.gmatch(ARGV[4], '(%d+):(%-?%d+)') do
   redis.call('SET', prefix .. id .. suffix, total, 'EX', ttl)
   n = n + 1
 end
-return n`;
+return n`);
 
 /**
  * The server will not run these scripts: an ACL without @scripting, renamed or disabled commands,
@@ -45,7 +45,7 @@ export const SCRIPTS_REFUSED = /^(NOPERM\b|ERR unknown command)|scripting is dis
 
 /** Snapshot values of `ids`, in order: null where there is none. */
 export async function readByScript(redis: Redis, prefix: string, suffix: string, ids: readonly number[]): Promise<(bigint | null)[]> {
-  const reply = String(await runScript(redis, READ_LUA, [prefix, suffix, ids.join(',')]));
+  const reply = String(await runScript(redis, READ, [prefix, suffix, ids.join(',')]));
   const values = reply.split(',');
   if (values.length !== ids.length) throw new Error(`the snapshot read script answered ${values.length} values for ${ids.length} users`);
   return values.map((v) => (v === '' ? null : BigInt(v)));
@@ -53,20 +53,25 @@ export async function readByScript(redis: Redis, prefix: string, suffix: string,
 
 export async function writeByScript(redis: Redis, prefix: string, suffix: string, batch: readonly Snapshot[], ttlSeconds: number): Promise<void> {
   const pairs = batch.map((s) => `${s.userId}:${s.total}`).join(',');
-  const written = Number(await runScript(redis, WRITE_LUA, [prefix, suffix, ttlSeconds, pairs]));
+  const written = Number(await runScript(redis, WRITE, [prefix, suffix, ttlSeconds, pairs]));
   if (written !== batch.length) throw new Error(`the snapshot write script wrote ${written} of ${batch.length} snapshots`);
 }
 
-const SHA = new Map<string, string>();
+interface Script {
+  lua: string;
+  sha: string;
+}
+
+function script(lua: string): Script {
+  return { lua, sha: createHash('sha1').update(lua).digest('hex') };
+}
 
 /** EVALSHA, and EVAL once the server does not know the script yet (or forgot it: SCRIPT FLUSH). */
-async function runScript(redis: Redis, lua: string, args: (string | number)[]): Promise<unknown> {
-  let sha = SHA.get(lua);
-  if (!sha) SHA.set(lua, (sha = createHash('sha1').update(lua).digest('hex')));
+async function runScript(redis: Redis, s: Script, args: (string | number)[]): Promise<unknown> {
   try {
-    return await redis.call('EVALSHA', sha, 0, ...args);
+    return await redis.call('EVALSHA', s.sha, 0, ...args);
   } catch (err) {
     if (!/^NOSCRIPT\b/.test((err as Error)?.message ?? '')) throw err;
-    return redis.call('EVAL', lua, 0, ...args);
+    return redis.call('EVAL', s.lua, 0, ...args);
   }
 }

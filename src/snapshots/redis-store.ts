@@ -33,6 +33,8 @@ export class RedisSnapshotStore implements SnapshotStore {
   private readonly redis: Redis | Cluster;
   private readonly topology: RedisTopology;
   private readonly safeUrl: string;
+  /** False once the server refused a script (an ACL without @scripting): MGET and SET pipelines then. */
+  private scripts = true;
 
   constructor(
     connection: RedisConnection,
@@ -97,9 +99,6 @@ export class RedisSnapshotStore implements SnapshotStore {
       if (failed) throw failed[0] as Error;
     });
   }
-
-  /** False once the server refused a script (an ACL without @scripting): MGET and SET pipelines then. */
-  private scripts = true;
 
   /**
    * On a Sentinel group, a pass of writes is checked afterwards: a master demoted by a failover

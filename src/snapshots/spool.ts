@@ -6,13 +6,11 @@ import { OperationError } from '../errors.js';
 import type { Snapshot } from './store.js';
 import { processAlive } from '../util/process.js';
 
-/** One record: user id and total, both signed 64-bit little-endian. */
+/**
+ * One record: user id and total, both signed 64-bit in the machine's byte order (the file is
+ * written and read by the same run and never leaves it).
+ */
 const RECORD_BYTES = 16;
-const LITTLE_ENDIAN = new Uint8Array(new BigInt64Array([1n]).buffer)[0] === 1;
-
-function swapWords(buf: Buffer): void {
-  buf.swap64();
-}
 
 /**
  * Snapshots waiting for the commit, on disk rather than in memory so that a scan of any number
@@ -50,7 +48,6 @@ export class SnapshotSpool {
       words[2 * i + 1] = s.total;
     }
     const buf = Buffer.from(words.buffer, 0, words.byteLength);
-    if (!LITTLE_ENDIAN) swapWords(buf);
     await this.handle.write(buf, 0, buf.length);
     this.count_ += batch.length;
   }
@@ -68,7 +65,6 @@ export class SnapshotSpool {
         const records = Math.floor(bytesRead / RECORD_BYTES);
         if (records === 0) return;
         position += records * RECORD_BYTES;
-        if (!LITTLE_ENDIAN) swapWords(buf.subarray(0, records * RECORD_BYTES));
         const words = new BigInt64Array(buf.buffer, buf.byteOffset, records * 2);
         const batch: Snapshot[] = new Array(records);
         for (let i = 0; i < records; i++) batch[i] = { userId: Number(words[2 * i]), total: words[2 * i + 1]! };

@@ -63,10 +63,6 @@ export function snapshotKey(prefix: string, kind: SnapshotKind, userId: number):
 export function parseTotal(v: unknown): bigint | null {
   if (typeof v === 'bigint') return v;
   if (typeof v === 'number') return Number.isSafeInteger(v) ? BigInt(v) : null;
-  if (typeof v === 'string') {
-    if (/^-?\d+$/.test(v)) return BigInt(v); // as written by the panel and spanel: no trim needed
-    const t = v.trim();
-    if (/^-?\d+$/.test(t)) return BigInt(t);
-  }
+  if (typeof v === 'string' && /^-?\d+$/.test(v.trim())) return BigInt(v.trim());
   return null;
 }

@@ -142,6 +142,16 @@ describe.each(DIALECTS)('check step 3, deleting accounts, on %s', (dialect) => {
     expect(await countRows(t.knex, 'user')).toBe(3);
   });
 
+  it('more candidates than one archive batch: the refusal still counts them all, and nothing is archived or deleted', async () => {
+    const ids: number[] = [];
+    for (let i = 0; i < 520; i++) ids.push(await insertUser(t.knex, { ...DOOMED, email: `many${i}-${Date.now()}@example.com` }));
+    const refused = await cli([], { MAX_DELETE_PER_RUN: '10' });
+    expect(refused.code).toBe(1);
+    expect(refused.json().error).toMatch(/^520 accounts qualify for deletion, more than MAX_DELETE_PER_RUN=10: nothing was changed/);
+    expect(await countRows(t.knex, 'user')).toBe(520);
+    expect(await countRows(t.knex, 'spanel_archived_user')).toBe(0);
+  });
+
   it('--force deletes above the cap', async () => {
     await fixture();
     const forced = await cli(['--force'], { MAX_DELETE_PER_RUN: '1' });

@@ -42,6 +42,12 @@ async function roundTrip(url: string, prefix: string): Promise<{ read: [number, 
 
 const EXPECTED_VALUES = ['0', String(2499n * 1_000_000_007n), String(BIG), null];
 
+function expectStoredAsMgetAndSetWould(r: Awaited<ReturnType<typeof roundTrip>>): void {
+  expect(r.read).toEqual(EXPECTED);
+  expect(r.values).toEqual(EXPECTED_VALUES);
+  expect(r.ttl).toBeGreaterThan(4500);
+}
+
 describe('snapshots through scripts, and through commands where scripts are refused', () => {
   let plain: PrivateRedis;
   let renamed: PrivateRedis;
@@ -62,20 +68,14 @@ describe('snapshots through scripts, and through commands where scripts are refu
   });
 
   it('a server that runs scripts: values read as MGET would, 2 501 written with their TTL, by script calls only', async () => {
-    const r = await roundTrip(plain.url, 'spanel:');
-    expect(r.read).toEqual(EXPECTED);
-    expect(r.values).toEqual(EXPECTED_VALUES);
-    expect(r.ttl).toBeGreaterThan(4500);
+    expectStoredAsMgetAndSetWould(await roundTrip(plain.url, 'spanel:'));
     const stats = await commandCalls(plain.url);
     // Two scripts (read, write), each first sent as EVALSHA to a server that does not know it yet.
     expect([stats.evalsha, stats.eval]).toEqual([2, 2]);
   });
 
   it('a server without EVAL/EVALSHA: the same reads and writes by MGET and SET pipelines', async () => {
-    const r = await roundTrip(renamed.url, 'spanel:');
-    expect(r.read).toEqual(EXPECTED);
-    expect(r.values).toEqual(EXPECTED_VALUES);
-    expect(r.ttl).toBeGreaterThan(4500);
+    expectStoredAsMgetAndSetWould(await roundTrip(renamed.url, 'spanel:'));
     const stats = await commandCalls(renamed.url);
     expect(stats.mget).toBe(2); // the store's read and the test's check
     expect(stats.set).toBe(2501 + 8); // one SET EX per snapshot, plus the seeded values
@@ -83,10 +83,7 @@ describe('snapshots through scripts, and through commands where scripts are refu
 
   it('a user whose ACL denies @scripting (NOPERM): the same', async () => {
     const url = acl.url.replace('redis://', 'redis://noscripts:pw@');
-    const r = await roundTrip(url, 'spanel:');
-    expect(r.read).toEqual(EXPECTED);
-    expect(r.values).toEqual(EXPECTED_VALUES);
-    expect(r.ttl).toBeGreaterThan(4500);
+    expectStoredAsMgetAndSetWould(await roundTrip(url, 'spanel:'));
   });
 
   it('the server forgetting the script (SCRIPT FLUSH) between calls changes nothing', async () => {
